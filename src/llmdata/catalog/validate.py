@@ -1,0 +1,289 @@
+"""Check catalog files: JSON Schema first, then the rules a schema cannot express.
+
+Every finding is a :class:`~llmdata.errors.Problem` with file, line, column,
+entry id and key, plus a fix. The schema gives shape; this module adds
+cross-entry rules (unique ids), licence ids from ``registry/licenses.json``,
+licence/commercial consistency, well-formed hosts and split paths that name
+declared files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .. import resources
+from ..errors import Problem
+from .yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml_file
+
+
+@dataclass
+class CatalogFile:
+    path: Path
+    entries: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def catalog_schema() -> dict:
+    return json.loads(resources.schema_path("catalog.schema.json").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def licenses() -> dict[str, dict]:
+    data = json.loads(resources.schema_path("licenses.json").read_text("utf-8"))
+    return {item["id"]: item for item in data["licenses"]}
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    schema = catalog_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _entry_id(data: object, path: tuple) -> str | None:
+    if isinstance(data, list) and path and isinstance(path[0], int) and path[0] < len(data):
+        item = data[path[0]]
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            return item["id"]
+        return f"#{path[0] + 1}"
+    return None
+
+
+def _key_name(path: tuple) -> str | None:
+    keys = [str(p) for p in path[1:]]
+    return ".".join(keys) if keys else None
+
+
+def _close(word: str, options) -> str | None:
+    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+_PATTERN_HINTS = {
+    "id": "use a lowercase slug of letters, digits, '.', '_' and '-', e.g. 'belle-train-0.5m-cn'",
+    "repo": "write the repository as 'owner/name' (no URL, no trailing slash)",
+    "url": "write a full http(s) URL, e.g. 'https://example.org/data.jsonl'",
+    "homepage": "write a full http(s) URL",
+    "paper": "write a full http(s) URL, e.g. 'https://arxiv.org/abs/2304.07987'",
+    "sha256": "write the 64 lowercase hex digits of the file's SHA-256",
+    "path": "use a relative path inside the source, without '..' segments",
+    "languages": "use a language code such as 'en', 'zh', 'zh-Hant', or 'multi'",
+    "domains": "use a lowercase slug such as 'medical' or 'math'",
+    "converter": "use a converter name such as 'alpaca' or 'sharegpt'",
+}
+
+
+def _schema_problem(err, file: str, loaded: LoadedYaml) -> Problem:
+    path = tuple(err.absolute_path)
+    data = loaded.data
+    entry = _entry_id(data, path)
+    validator = err.validator
+    hint = None
+    key_path = path
+    if validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+        unknown = extra[0] if extra else "?"
+        key_path = path + (unknown,)
+        message = f"unknown key {unknown!r}" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+        guess = _close(unknown, allowed)
+        hint = (f"did you mean {guess!r}? " if guess else "") + f"allowed keys here: {', '.join(allowed)}"
+        line, col = loaded.key_position(key_path)
+    else:
+        line, col = loaded.position(path)
+        if validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else err.message
+            key_path = path + (missing,)
+            message = f"missing required key {missing!r}"
+            hint = f"add `{missing}:` to this mapping"
+        elif validator == "enum":
+            options = err.validator_value
+            message = f"{err.instance!r} is not one of {', '.join(map(str, options))}"
+            guess = _close(err.instance, options)
+            hint = f"did you mean {guess!r}?" if guess else f"pick one of: {', '.join(map(str, options))}"
+        elif validator == "pattern":
+            message = f"{err.instance!r} is malformed"
+            last = next((p for p in reversed(path) if isinstance(p, str)), "")
+            hint = _PATTERN_HINTS.get(last, f"it must match the regular expression {err.validator_value}")
+        elif validator == "type":
+            expected = err.validator_value
+            got = type(err.instance).__name__
+            message = f"expected {expected}, got {got} ({err.instance!r})"
+            hint = "quote the value if YAML read it as a number, date or boolean" if expected == "string" else None
+        else:
+            message = err.message
+    return Problem(file, line, col, entry, _key_name(key_path), message, hint)
+
+
+def _problem_at(loaded: LoadedYaml, file: str, index: int, entry: str | None, keys: tuple, message: str,
+                hint: str | None = None, severity: str = "error") -> Problem:
+    line, col = loaded.position((index, *keys))
+    return Problem(file, line, col, entry, ".".join(map(str, keys)) or None, message, hint, severity)
+
+
+def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    eid = entry.get("id")
+    known = licenses()
+    lic = entry.get("license")
+    if isinstance(lic, str):
+        if lic not in known:
+            lower = lic.lower()
+            guess = lower if lower in known else _close(lower, known)
+            problems.append(_problem_at(
+                loaded, file, index, eid, ("license",), f"unknown licence id {lic!r}",
+                (f"write {guess!r}" if guess else "use an id from registry/licenses.json")
+                + "; use 'other' with license_note for custom terms, 'unknown' when none was found",
+            ))
+        else:
+            allowed = known[lic]["commercial"]
+            commercial = entry.get("commercial")
+            if allowed is False and commercial is True:
+                problems.append(_problem_at(
+                    loaded, file, index, eid, ("commercial",),
+                    f"commercial: true contradicts licence {lic!r}, which forbids commercial use",
+                    "set commercial: false, or correct the licence id",
+                ))
+            if lic == "other" and not entry.get("license_note"):
+                problems.append(_problem_at(
+                    loaded, file, index, eid, ("license",), "licence 'other' needs a license_note",
+                    "add license_note: with the terms in a sentence and where they are published",
+                ))
+    for s_index, source in enumerate(entry.get("sources") or []):
+        if not isinstance(source, dict):
+            continue
+        url = source.get("url")
+        if source.get("kind") == "url" and isinstance(url, str):
+            parts = urllib.parse.urlsplit(url)
+            host = parts.hostname or ""
+            if "." not in host and host != "localhost" or " " in url:
+                problems.append(_problem_at(
+                    loaded, file, index, eid, ("sources", s_index, "url"), f"malformed host in URL {url!r}",
+                    "write a full URL with a real host name, e.g. 'https://example.org/file.json'",
+                ))
+        repo = source.get("repo")
+        if isinstance(repo, str) and ("github.com" in repo or "huggingface.co" in repo):
+            problems.append(_problem_at(
+                loaded, file, index, eid, ("sources", s_index, "repo"), f"repo {repo!r} is a URL, not an id",
+                "write only 'owner/name'",
+            ))
+    problems += _check_splits(entry, index, loaded, file)
+    return problems
+
+
+def _check_splits(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
+    declared: list[str] = []
+    patterns: list[str] = []
+    open_ended = False
+    for source in entry.get("sources") or []:
+        if not isinstance(source, dict):
+            continue
+        if source.get("kind") == "url":
+            declared.append(source.get("path") or _url_basename(source.get("url", "")))
+        elif source.get("files"):
+            declared += [f.get("path") for f in source["files"] if isinstance(f, dict)]
+        elif source.get("patterns"):
+            patterns += source["patterns"]
+        else:
+            open_ended = True  # a whole repo: any path may exist
+    problems = []
+    splits = entry.get("splits")
+    if not isinstance(splits, dict) or open_ended:
+        return problems
+    for split, paths in splits.items():
+        for p_index, path in enumerate(paths if isinstance(paths, list) else []):
+            if not isinstance(path, str):
+                continue
+            if any(fnmatch.fnmatchcase(d, path) for d in declared if d) or any(
+                fnmatch.fnmatchcase(path, pat) or path == pat for pat in patterns
+            ):
+                continue
+            guess = _close(path, [d for d in declared if d])
+            problems.append(_problem_at(
+                loaded, file, index, entry.get("id"), ("splits", split, p_index),
+                f"split {split!r} names {path!r}, which no source declares",
+                f"did you mean {guess!r}?" if guess else "add the file to a source's files: list",
+            ))
+    return problems
+
+
+def _url_basename(url: str) -> str:
+    return urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
+
+
+def check_loaded(loaded: LoadedYaml, file: str) -> list[Problem]:
+    """All problems of one parsed file (without cross-file rules)."""
+    problems = [
+        Problem(file, line, col, _entry_id(loaded.data, path), _key_name(path),
+                f"duplicate key {path[-1]!r} (YAML keeps only the last one)", "remove one of the two")
+        for path, line, col in loaded.duplicate_keys
+    ]
+    if loaded.data is None:
+        return problems + [Problem(file, 1, 1, None, None, "the file is empty", "write a YAML list of entries")]
+    if not isinstance(loaded.data, list):
+        return problems + [Problem(
+            file, 1, 1, None, None, f"a catalog must be a YAML list of entries, got {type(loaded.data).__name__}",
+            "start each entry with '- id: ...'",
+        )]
+    errors = sorted(_validator().iter_errors(loaded.data), key=lambda e: [str(p) for p in e.absolute_path])
+    problems += [_schema_problem(err, file, loaded) for err in errors]
+    for index, entry in enumerate(loaded.data):
+        if isinstance(entry, dict):
+            problems += _check_entry(entry, index, loaded, file)
+    return problems
+
+
+def read_catalog_file(path: Path) -> CatalogFile:
+    """Parse and check one file; the entries are returned even when problems were found."""
+    result = CatalogFile(path=path)
+    name = str(path)
+    if not path.is_file():
+        result.problems.append(Problem(name, None, None, None, None, "catalog file not found",
+                                       "check the path given to --catalog or LLMDATA_CATALOG"))
+        return result
+    try:
+        loaded = load_yaml_file(path)
+    except YamlSyntaxError as exc:
+        result.problems.append(Problem(name, exc.line, exc.column, None, None, exc.message,
+                                       "fix the YAML syntax (indentation, quoting, colons)"))
+        return result
+    result.problems = check_loaded(loaded, name)
+    if isinstance(loaded.data, list):
+        result.entries = [e for e in loaded.data if isinstance(e, dict)]
+        for index, entry in enumerate(result.entries):
+            line, _ = loaded.position((index,))
+            entry["_origin"] = {"file": name, "line": line}
+    return result
+
+
+def check_files(paths: list[Path]) -> tuple[list[dict], list[Problem]]:
+    """Read several catalog files and apply the cross-file rule: ids are unique."""
+    entries: list[dict] = []
+    problems: list[Problem] = []
+    first_seen: dict[str, dict] = {}
+    for path in paths:
+        cf = read_catalog_file(path)
+        problems += cf.problems
+        for entry in cf.entries:
+            eid = entry.get("id")
+            if isinstance(eid, str) and eid in first_seen:
+                origin, prev = entry["_origin"], first_seen[eid]["_origin"]
+                problems.append(Problem(
+                    origin["file"], origin["line"], None, eid, "id",
+                    f"duplicate id {eid!r}, first defined at {prev['file']}:{prev['line']}",
+                    "give this entry another id (ids are unique across all catalog files)",
+                ))
+                continue
+            if isinstance(eid, str):
+                first_seen[eid] = entry
+            entries.append(entry)
+    return entries, problems

@@ -1,0 +1,91 @@
+"""Catalog commands: search, info, validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .options import CatalogOption, JsonOption
+from .output import console, print_json
+
+
+def search(
+    query: Annotated[Optional[list[str]], typer.Argument(help="Words to look for, Chinese or English (e.g. 医疗, 'math cot').", show_default=False)] = None,
+    category: Annotated[Optional[str], typer.Option("--category", "-c", help="pretrain, sft, multiturn, dialogue, preference, reward, eval, retrieval, multimodal, nlu.")] = None,
+    domain: Annotated[Optional[str], typer.Option("--domain", "-d", help="Domain tag, e.g. medical, math, code, law (or 医疗, 数学 …).")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", "-l", help="Language code: zh (also matches zh-Hant), en, multi.")] = None,
+    license: Annotated[Optional[str], typer.Option("--license", help="Licence id or glob, e.g. apache-2.0 or 'cc-by-*'.")] = None,
+    commercial: Annotated[bool, typer.Option("--commercial", help="Only datasets whose licence allows commercial use.")] = False,
+    access: Annotated[Optional[str], typer.Option("--access", help="public, gated or manual.")] = None,
+    host_kind: Annotated[Optional[str], typer.Option("--host-kind", help="Only datasets with a source of this kind: hf, github, url.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many results.")] = 20,
+    as_json: JsonOption = False,
+    catalog: CatalogOption = None,
+) -> None:
+    """Search the catalog by words and filters, best match first."""
+    from ..api import search as api_search
+
+    text = " ".join(query or [])
+    hits = api_search(
+        text, category=category, domain=domain, lang=lang, license=license,
+        commercial=True if commercial else None, access=access, host_kind=host_kind,
+        limit=limit, catalogs=catalog,
+    )
+    if as_json:
+        print_json(hits)
+        return
+    out = console()
+    if not hits:
+        console(stderr=True).print("no dataset matches; try fewer words or filters, or `llmdata search` to list all")
+        return
+    from .render import search_table, wants_chinese
+
+    out.print(search_table(hits, chinese=wants_chinese(text)))
+    out.print(f"[dim]{len(hits)} result(s). `llmdata info ID` shows the full card.[/]")
+
+
+def info(
+    dataset_id: Annotated[str, typer.Argument(metavar="ID", help="Dataset id, as shown by `llmdata search`.")],
+    as_json: JsonOption = False,
+    catalog: CatalogOption = None,
+) -> None:
+    """Show the full card of one dataset: licence, size, sources, splits, format."""
+    from ..api import info as api_info
+
+    entry = api_info(dataset_id, catalogs=catalog)
+    if as_json:
+        print_json(entry)
+        return
+    from rich.panel import Panel
+
+    from .render import card_table
+
+    console().print(Panel(card_table(entry), title=entry["name"], title_align="left"))
+
+
+def validate(
+    files: Annotated[Optional[list[Path]], typer.Argument(help="Catalog files to check (default: every catalog in use).", show_default=False)] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check catalog files against the schema and the catalog rules; exit 2 on any error."""
+    from ..api import validate as api_validate
+
+    entries, problems = api_validate(files)
+    errors = [p for p in problems if p.severity == "error"]
+    if as_json:
+        print_json({"ok": not errors, "entries": len(entries), "problems": [p.as_dict() for p in problems]})
+    else:
+        from rich.markup import escape
+
+        err = console(stderr=True)
+        for p in problems:
+            style = "red" if p.severity == "error" else "yellow"
+            err.print(f"[{style}]{escape(p.render())}[/]")
+        if errors:
+            err.print(f"[bold red]{len(errors)} error(s)[/] in {len(entries)} entries")
+        else:
+            console().print(f"ok: {len(entries)} entries valid" + (f", {len(problems)} warning(s)" if problems else ""))
+    if errors:
+        raise typer.Exit(2)

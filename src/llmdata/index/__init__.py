@@ -1,0 +1,1 @@
+"""The SQLite index: catalog entries made searchable, rebuilt when the catalog changes."""

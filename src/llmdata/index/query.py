@@ -1,0 +1,149 @@
+"""Ranked search and lookup over the index, with the standard library only."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from ..errors import UnknownDatasetError, UsageError
+from ..vocabulary import CATEGORY_LABELS, DOMAIN_LABELS, HOST_KINDS, LANGUAGE_LABELS
+from .fts import FTS_WEIGHTS
+from .tokens import query_terms, segments
+
+ACCESS_VALUES = ("public", "gated", "manual")
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None = None
+    domain: str | None = None
+    lang: str | None = None
+    license: str | None = None
+    commercial: bool | None = None
+    access: str | None = None
+    host_kind: str | None = None
+
+
+def _resolve_alias(value: str, labels: dict[str, tuple[str, ...]]) -> str:
+    """Accept a controlled value or any of its labels ('中文' -> 'zh', '医疗' -> 'medical')."""
+    folded = value.casefold()
+    for key, words in labels.items():
+        if folded == key.casefold() or folded in (w.casefold() for w in words):
+            return key
+    return value
+
+
+def _check_filters(f: Filters) -> Filters:
+    category = f.category
+    if category is not None:
+        category = _resolve_alias(category, CATEGORY_LABELS)
+        if category not in CATEGORY_LABELS:
+            domain = _resolve_alias(category, DOMAIN_LABELS)
+            if domain in DOMAIN_LABELS:
+                raise UsageError(f"{f.category!r} is a domain, not a category", hint=f"use --domain {domain}")
+            close = difflib.get_close_matches(category, list(CATEGORY_LABELS), n=1)
+            raise UsageError(
+                f"unknown category {f.category!r}",
+                hint=(f"did you mean {close[0]!r}? " if close else "") + f"categories: {', '.join(CATEGORY_LABELS)}",
+            )
+    if f.access is not None and f.access not in ACCESS_VALUES:
+        raise UsageError(f"unknown access {f.access!r}", hint=f"use one of: {', '.join(ACCESS_VALUES)}")
+    if f.host_kind is not None and f.host_kind not in HOST_KINDS:
+        raise UsageError(f"unknown host kind {f.host_kind!r}", hint=f"use one of: {', '.join(HOST_KINDS)}")
+    domain = _resolve_alias(f.domain, DOMAIN_LABELS) if f.domain else None
+    lang = _resolve_alias(f.lang, LANGUAGE_LABELS) if f.lang else None
+    return Filters(category, domain, lang, f.license.casefold() if f.license else None,
+                   f.commercial, f.access, f.host_kind)
+
+
+def _filter_sql(f: Filters) -> tuple[list[str], list]:
+    where: list[str] = []
+    params: list = []
+
+    def facet(kind: str, clause: str, *values) -> None:
+        where.append(f"EXISTS (SELECT 1 FROM facet f WHERE f.dataset_id = d.id AND f.kind = ? AND ({clause}))")
+        params.extend([kind, *values])
+
+    if f.category:
+        facet("category", "f.value = ?", f.category)
+    if f.domain:
+        facet("domain", "f.value = ?", f.domain)
+    if f.lang:  # 'zh' also finds 'zh-Hant'; 'multi' entries are not assumed to cover every language
+        facet("language", "f.value = ? OR f.value LIKE ?", f.lang, f.lang + "-%")
+    if f.host_kind:
+        facet("host", "f.value = ?", f.host_kind)
+    if f.license:  # exact id, or a glob such as 'cc-by-*'
+        where.append("d.license GLOB ?")
+        params.append(f.license)
+    if f.commercial is not None:
+        where.append("d.commercial = ?")  # unknown (NULL) matches neither True nor False
+        params.append(1 if f.commercial else 0)
+    if f.access:
+        where.append("d.access = ?")
+        params.append(f.access)
+    return where, params
+
+
+def _hit(row: sqlite3.Row, score: float | None) -> dict:
+    card = json.loads(row["card"])
+    card["score"] = None if score is None else round(-score, 4)
+    return card
+
+
+def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters(), limit: int | None = 20) -> list[dict]:
+    """Entries matching ``query`` and ``filters``, best first.
+
+    Every query word must match (name, tags, summaries in both languages,
+    notes); when that finds nothing, any word may match, ranked by BM25.
+    """
+    filters = _check_filters(filters)
+    where, params = _filter_sql(filters)
+    terms = query_terms(query) if query.strip() else []
+    limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
+    if not terms:
+        sql = "SELECT d.card FROM dataset d" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = conn.execute(sql + " ORDER BY d.position" + limit_sql, params).fetchall()
+        return [_hit(r, None) for r in rows]
+    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+    base = (
+        f"SELECT d.id, d.name, d.card, bm25(dataset_fts, {weights}) AS rank "
+        "FROM dataset_fts JOIN dataset d ON d.id = dataset_fts.id WHERE dataset_fts MATCH ?"
+    )
+    sql = base + "".join(" AND " + w for w in where) + " ORDER BY rank"
+    rows: list[sqlite3.Row] = []
+    for joiner in (" AND ", " OR "):
+        rows = conn.execute(sql, [joiner.join(terms), *params]).fetchall()
+        if rows or len(terms) == 1:
+            break
+    exact = _exact_key(query)
+    rows.sort(key=lambda r: (0 if exact in (_exact_key(r["id"]), _exact_key(r["name"])) else 1, r["rank"]))
+    if limit is not None:
+        rows = rows[:limit]
+    return [_hit(r, r["rank"]) for r in rows]
+
+
+def _exact_key(text: str) -> str:
+    return " ".join(seg for seg, _ in segments(text))
+
+
+def get(conn: sqlite3.Connection, dataset_id: str) -> dict:
+    row = conn.execute("SELECT card FROM dataset WHERE id = ?", (dataset_id,)).fetchone()
+    if row is None:
+        row = conn.execute("SELECT card FROM dataset WHERE lower(id) = lower(?)", (dataset_id,)).fetchone()
+    if row is None:
+        raise UnknownDatasetError(dataset_id, suggest(conn, dataset_id))
+    return json.loads(row["card"])
+
+
+def suggest(conn: sqlite3.Connection, dataset_id: str, n: int = 5) -> list[str]:
+    """Close ids by spelling, then ids whose text matches the words of the unknown id."""
+    ids = [r[0] for r in conn.execute("SELECT id FROM dataset ORDER BY position")]
+    close = difflib.get_close_matches(dataset_id.casefold(), ids, n=n, cutoff=0.6)
+    if len(close) < n:
+        words = " ".join(seg for seg, _ in segments(dataset_id.replace("-", " ").replace("_", " ")))
+        for hit in search(conn, words, limit=n) if words else []:
+            if hit["id"] not in close:
+                close.append(hit["id"])
+    return close[:n]
