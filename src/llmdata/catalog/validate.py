@@ -113,6 +113,8 @@ def _schema_problem(err, file: str, loaded: LoadedYaml) -> Problem:
         elif validator == "pattern":
             message = f"{err.instance!r} is malformed"
             last = next((p for p in reversed(path) if isinstance(p, str)), "")
+            if last == "repo" and "://" in str(err.instance):
+                message = f"{err.instance!r} is a URL, not a repository id"
             hint = _PATTERN_HINTS.get(last, f"it must match the regular expression {err.validator_value}")
         elif validator == "type":
             expected = err.validator_value
@@ -170,12 +172,6 @@ def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list
                     loaded, file, index, eid, ("sources", s_index, "url"), f"malformed host in URL {url!r}",
                     "write a full URL with a real host name, e.g. 'https://example.org/file.json'",
                 ))
-        repo = source.get("repo")
-        if isinstance(repo, str) and ("github.com" in repo or "huggingface.co" in repo):
-            problems.append(_problem_at(
-                loaded, file, index, eid, ("sources", s_index, "repo"), f"repo {repo!r} is a URL, not an id",
-                "write only 'owner/name'",
-            ))
     problems += _check_splits(entry, index, loaded, file)
     return problems
 

@@ -1,0 +1,117 @@
+"""The index follows the catalog files, survives crashes and bad edits, and serves concurrent calls."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import entry_yaml, run_cli_subprocess
+
+import llmdata
+from llmdata import settings
+from llmdata.errors import CatalogError
+
+
+def index_rows(table: str = "dataset") -> int:
+    conn = sqlite3.connect(settings.index_path())
+    try:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_index_is_built_on_first_use(clean_env):
+    assert not settings.index_path().exists()
+    llmdata.search("gsm8k")
+    assert settings.index_path().exists()
+    assert index_rows() >= 30
+
+
+def test_user_catalog_via_env_is_indexed_and_rebuilt_on_change(write_catalog, monkeypatch):
+    path = write_catalog(entry_yaml(id="clinic-notes", name="Clinic notes", zh="内部门诊病历对话数据。",
+                                    domains="medical", languages="zh"))
+    monkeypatch.setenv("LLMDATA_CATALOG", str(path))
+    assert "clinic-notes" in [h["id"] for h in llmdata.search("门诊")]
+
+    path.write_text(entry_yaml(id="clinic-notes-v2", name="Clinic notes v2", zh="内部门诊病历对话数据第二版。",
+                               domains="medical", languages="zh"), encoding="utf-8")
+    found = [h["id"] for h in llmdata.search("门诊")]
+    assert found == ["clinic-notes-v2"]
+    with pytest.raises(KeyError):
+        llmdata.info("clinic-notes")
+
+
+def test_catalog_argument_and_cli_flag(write_catalog, cli):
+    path = write_catalog(entry_yaml(id="law-qa", name="Law QA", zh="内部法律问答数据。", domains="law"))
+    assert llmdata.info("law-qa", catalogs=[path])["name"] == "Law QA"
+    result = cli("search", "法律", "--catalog", str(path), "--json")
+    assert "law-qa" in [h["id"] for h in result.json()]
+    # without the flag the entry is gone again
+    assert "law-qa" not in [h["id"] for h in cli("search", "法律", "--json").json()]
+
+
+def test_invalid_user_catalog_is_an_error_and_keeps_the_old_index(write_catalog, monkeypatch, cli):
+    path = write_catalog(entry_yaml(id="good-one"))
+    monkeypatch.setenv("LLMDATA_CATALOG", str(path))
+    assert llmdata.info("good-one")["id"] == "good-one"
+    before = index_rows()
+
+    path.write_text(entry_yaml(id="good-one", license="WTFPL-ish"), encoding="utf-8")
+    with pytest.raises(CatalogError) as exc:
+        llmdata.search("anything")
+    assert f"{path}:9" in str(exc.value)
+    result = cli("search", "x")
+    assert result.code == 2 and "unknown licence id" in result.err
+    assert index_rows() == before  # the index still holds the last good catalog
+    conn = sqlite3.connect(settings.index_path())
+    assert conn.execute("SELECT id FROM dataset WHERE id='good-one'").fetchone() == ("good-one",)
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from llmdata.index import build
+    from llmdata.catalog import catalog_paths
+    from llmdata.index.store import fingerprint
+
+    real_add = build._add_entry
+    count = {"n": 0}
+    def crashing_add(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] == 20:
+            os._exit(9)   # like kill -9: no cleanup, no rollback by Python
+        return real_add(*args, **kwargs)
+    build._add_entry = crashing_add
+    paths = catalog_paths([Path(sys.argv[1])])
+    build.rebuild(paths, fingerprint(paths))
+""")
+
+
+def test_crash_mid_rebuild_leaves_the_old_index_usable(write_catalog, tmp_path):
+    llmdata.search("gsm8k")  # a good index of the built-in catalog
+    before = index_rows()
+    extra = write_catalog(entry_yaml(id="extra-one"))
+    proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(extra)], env=dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    assert index_rows() == before
+    assert index_rows("dataset_fts") == before
+    assert [h["id"] for h in llmdata.search("gsm8k")][0] == "gsm8k"
+    # and the next call with the extra catalog completes the rebuild
+    assert llmdata.info("extra-one", catalogs=[extra])["id"] == "extra-one"
+
+
+def test_concurrent_cli_calls_all_succeed(write_catalog):
+    extra = write_catalog(entry_yaml(id="shared-entry", zh="并发测试数据。"))
+    env = {"LLMDATA_CATALOG": str(extra)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda _: run_cli_subprocess("search", "并发", "--json", env=env), range(6)))
+    for r in results:
+        assert r.returncode == 0, r.stderr
+        assert '"shared-entry"' in r.stdout
+    assert index_rows() >= 31
