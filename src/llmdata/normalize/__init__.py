@@ -1,0 +1,1 @@
+"""Normalization: raw records -> common formats (chat, preference, ...) as Parquet."""

@@ -1,0 +1,182 @@
+"""Converters to the ``chat`` format (SFT and multi-turn), one per raw layout."""
+
+from __future__ import annotations
+
+import re
+
+from .base import Reject, Row, check_chat, converter, map_role, msg, need_str
+
+# Role names seen in ShareGPT-style data (FastChat, LLaMA-Factory, Firefly, BELLE exports ...).
+DEFAULT_ROLES = {
+    "human": "user", "user": "user", "prompter": "user",
+    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bing": "assistant",
+    "bard": "assistant", "model": "assistant", "function_call": "assistant",
+    "system": "system",
+    "observation": "tool", "function": "tool", "tool": "tool",
+}
+
+
+def _alpaca_messages(record: dict, o: dict, used: set[str]) -> list[dict]:
+    keys = {k: o.get(k, k) for k in ("instruction", "input", "output", "system", "history")}
+    instruction = need_str(record, keys["instruction"], allow_empty=True)
+    same_column = keys["input"] == keys["instruction"]  # e.g. pCLUE: the prompt lives in `input`
+    extra = need_str(record, keys["input"], allow_empty=True) if keys["input"] in record and not same_column else ""
+    output = need_str(record, keys["output"])
+    used.update(k for k in keys.values() if k in record)
+    prompt = "\n\n".join(part for part in (instruction.strip(), extra.strip()) if part)
+    if not prompt:
+        raise Reject(f"both {keys['instruction']!r} and {keys['input']!r} are empty")
+    messages = []
+    system = record.get(keys["system"])
+    if isinstance(system, str) and system.strip():
+        messages.append(msg("system", system))
+    history = record.get(keys["history"]) or []
+    if not isinstance(history, list):
+        raise Reject(f"field {keys['history']!r} should be a list of [question, answer] pairs")
+    for i, pair in enumerate(history):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise Reject(f"history item {i} is not a [question, answer] pair of strings")
+        messages += [msg("user", pair[0]), msg("assistant", pair[1])]
+    messages += [msg("user", prompt), msg("assistant", output)]
+    return check_chat(messages)
+
+
+@converter("alpaca", "chat")
+def alpaca(record: dict, o: dict):
+    """instruction / input / output (+ optional system, history [[q, a], ...]); column names are options."""
+    used: set[str] = set()
+    messages = _alpaca_messages(record, o, used)
+    yield Row({"messages": messages}, used)
+
+
+@converter("medical-qa", "chat")
+def medical_qa(record: dict, o: dict):
+    """One question and one answer column (options question, answer; default ask/answer), e.g. doctor replies."""
+    q, a = o.get("question", "ask"), o.get("answer", "answer")
+    question, answer = need_str(record, q), need_str(record, a)
+    yield Row({"messages": check_chat([msg("user", question), msg("assistant", answer)])}, {q, a})
+
+
+@converter("seed-tasks", "chat")
+def seed_tasks(record: dict, o: dict):
+    """Self-instruct seed tasks: instruction + instances [{input, output}]; one row per instance."""
+    instruction = need_str(record, "instruction")
+    instances = record.get("instances")
+    if not isinstance(instances, list) or not instances:
+        raise Reject("field 'instances' should be a non-empty list")
+    rows = []
+    for i, inst in enumerate(instances):
+        if not isinstance(inst, dict):
+            raise Reject(f"instance {i} is not an object")
+        extra = need_str(inst, "input", allow_empty=True)
+        prompt = "\n\n".join(p for p in (instruction.strip(), extra.strip()) if p)
+        rows.append(Row({"messages": check_chat([msg("user", prompt), msg("assistant", need_str(inst, "output"))])},
+                        {"instruction", "instances"}, native_id=_native_id(record)))
+    yield from rows
+
+
+@converter("sharegpt", "chat")
+def sharegpt(record: dict, o: dict):
+    """conversations: [{from, value}] with any role names (human/gpt/observation/function_call ...) + optional system."""
+    key, role_key, content_key = o.get("messages", "conversations"), o.get("role", "from"), o.get("content", "value")
+    roles = {**DEFAULT_ROLES, **{str(k).lower(): v for k, v in (o.get("roles") or {}).items()}}
+    turns = record.get(key)
+    if not isinstance(turns, list):
+        raise Reject(f"field {key!r} should be a list of turns")
+    messages = []
+    system = record.get(o.get("system", "system"))
+    if isinstance(system, str) and system.strip():
+        messages.append(msg("system", system))
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            raise Reject(f"turn {i} is not an object")
+        if role_key not in turn or content_key not in turn:
+            raise Reject(f"turn {i} lacks {role_key!r} or {content_key!r}")
+        content = turn[content_key]
+        if not isinstance(content, str):
+            raise Reject(f"turn {i}: {content_key!r} should be a string, got {type(content).__name__}")
+        messages.append(msg(map_role(turn[role_key], roles), content))
+    used = {key, o.get("system", "system")}
+    yield Row({"messages": check_chat(messages)}, used, native_id=_native_id(record))
+
+
+@converter("openai-messages", "chat")
+def openai_messages(record: dict, o: dict):
+    """messages: [{role, content}] as in OpenAI's chat API."""
+    options = {"messages": "messages", "role": "role", "content": "content", **o}
+    yield from sharegpt(record, options)
+
+
+_BELLE_TURN = re.compile(r"(?:^|\n)\s*(Human|Assistant)\s*[:：]")
+
+
+@converter("belle-multiturn", "chat")
+def belle_multiturn(record: dict, o: dict):
+    """BELLE multiturn: instruction holds 'Human: ... Assistant: ...' text ending with 'Assistant:', output the reply."""
+    text = need_str(record, o.get("instruction", "instruction"))
+    output = need_str(record, o.get("output", "output"))
+    marks = list(_BELLE_TURN.finditer(text))
+    if not marks or marks[0].group(1) != "Human":
+        raise Reject("instruction does not start with a 'Human:' turn")
+    messages = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        content = text[m.end():end].strip()
+        role = "user" if m.group(1) == "Human" else "assistant"
+        if i == len(marks) - 1 and role == "assistant" and not content:
+            continue  # the trailing 'Assistant:' the output answers
+        messages.append(msg(role, content))
+    messages.append(msg("assistant", output))
+    used = {o.get("instruction", "instruction"), o.get("output", "output"), "input"}
+    yield Row({"messages": check_chat(messages)}, used)
+
+
+_MOSS_TAG = re.compile(r"^\s*<\|[^|]+\|>\s*:\s*")
+_MOSS_END = re.compile(r"\s*<e[a-z]{1,2}>\s*$")
+
+
+def _moss_text(value: object) -> str:
+    if not isinstance(value, str):
+        return ""
+    text = _MOSS_END.sub("", _MOSS_TAG.sub("", value)).strip()
+    return "" if text == "None" else text
+
+
+@converter("moss", "chat")
+def moss(record: dict, o: dict):
+    """MOSS-003: meta_instruction + chat {turn_N: {Human, Inner Thoughts, Commands, Tool Responses, MOSS}}.
+
+    Human -> user, MOSS -> assistant; plugin commands become an assistant turn and their
+    results a tool turn. Inner thoughts stay in meta unless option inner_thoughts: true.
+    """
+    chat = record.get("chat")
+    if not isinstance(chat, dict) or not chat:
+        raise Reject("field 'chat' should be an object of turns")
+    messages = []
+    system = _moss_text(record.get("meta_instruction"))
+    if system and o.get("system", True):
+        messages.append(msg("system", system))
+    order = sorted(chat, key=lambda k: int(re.sub(r"\D", "", k) or 0))
+    for key in order:
+        turn = chat[key]
+        if not isinstance(turn, dict):
+            raise Reject(f"{key} is not an object")
+        human, reply = _moss_text(turn.get("Human")), _moss_text(turn.get("MOSS"))
+        if not human or not reply:
+            raise Reject(f"{key} lacks a Human or MOSS text")
+        messages.append(msg("user", human))
+        thoughts = _moss_text(turn.get("Inner Thoughts"))
+        command = _moss_text(turn.get("Commands"))
+        if command:
+            messages.append(msg("assistant", (thoughts + "\n" if o.get("inner_thoughts") and thoughts else "") + command))
+            result = _moss_text(turn.get("Tool Responses"))
+            if result:
+                messages.append(msg("tool", result))
+        messages.append(msg("assistant", reply))
+    yield Row({"messages": check_chat(messages)}, {"chat", "meta_instruction"},
+              native_id=str(record["conversation_id"]) if "conversation_id" in record else None)
+
+
+def _native_id(record: dict) -> str | None:
+    value = record.get("id")
+    return str(value) if isinstance(value, (str, int)) and str(value) else None

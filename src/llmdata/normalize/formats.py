@@ -1,0 +1,29 @@
+"""Arrow schemas of the normalized formats (the JSON Schemas in registry/formats/ say the same)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+FORMAT_COLUMNS = {
+    "chat": ("id", "source", "messages", "meta"),
+    "preference": ("id", "source", "prompt", "chosen", "rejected", "score_chosen", "score_rejected", "meta"),
+    "text": ("id", "source", "text", "meta"),
+}
+
+
+@lru_cache(maxsize=None)
+def arrow_schema(fmt: str):
+    import pyarrow as pa
+
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    messages = pa.list_(message)
+    fields = {
+        "id": pa.string(), "source": pa.string(), "meta": pa.string(), "text": pa.string(),
+        "messages": messages, "prompt": messages, "chosen": messages, "rejected": messages,
+        "score_chosen": pa.float64(), "score_rejected": pa.float64(),
+    }
+    try:
+        columns = FORMAT_COLUMNS[fmt]
+    except KeyError:
+        raise ValueError(f"format {fmt!r} has no Arrow schema yet") from None
+    return pa.schema([(name, fields[name]) for name in columns])

@@ -1,0 +1,221 @@
+"""Read raw dataset files into records, one at a time, each with its position.
+
+Datasets ship JSON arrays, JSON Lines (often named .json), pretty-printed
+objects written one after another, CSV/TSV with or without a header, Parquet,
+and any of those gzip-compressed or inside a zip. The reader named in the
+catalog is a hint: JSON flavours are detected from the bytes, so a ``.json``
+file that is really JSON Lines still reads.
+
+Encoding: strict UTF-8 (a BOM is stripped); GB18030 only when the catalog
+says so. A JSONL line that is not UTF-8 or not JSON becomes a
+:class:`BadRecord` (the converter step rejects it with its line number);
+damage that makes the rest of a file unreadable raises :class:`ReadError`.
+Memory stays bounded for JSONL, CSV/TSV and Parquet, which are streamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from ..errors import LlmdataError
+
+
+class ReadError(LlmdataError, ValueError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record that could not even be parsed; it carries the reason to the rejects file."""
+
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class Position:
+    file: str
+    unit: str  # "line", "item", "row", "object"
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.file} {self.unit} {self.number}"
+
+
+def _open_bytes(path: Path) -> io.BufferedIOBase:
+    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    if handle.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
+    return handle
+
+
+def _first_significant_byte(handle) -> bytes:
+    head = handle.peek(4096)[:4096] if hasattr(handle, "peek") else b""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    stripped = head.lstrip()
+    return stripped[:1]
+
+
+def _decode(data: bytes, encoding: str, where: str) -> str:
+    try:
+        if encoding == "utf-8":
+            return data.decode("utf-8-sig")
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"{where}: not valid {encoding} at byte {exc.start}",
+            hint="if the file is GBK/GB18030, set `encoding: gb18030` in the entry's format",
+        ) from None
+
+
+def iter_jsonl(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Position, object]]:
+    for number, line in enumerate(handle, start=1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if not line.strip():
+            continue
+        pos = Position(name, "line", number)
+        try:
+            text = line if encoding == "utf-8" else line.decode(encoding).encode("utf-8")
+            yield pos, orjson.loads(text)
+        except UnicodeDecodeError as exc:
+            yield pos, BadRecord(f"not valid {encoding} at byte {exc.start} of the line", line[:200].decode("utf-8", "replace"))
+        except orjson.JSONDecodeError as exc:
+            reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"invalid JSON: {exc}"
+            yield pos, BadRecord(reason, line[:200].decode("utf-8", "replace"))
+
+
+def iter_json_document(text: str, name: str) -> Iterator[tuple[Position, object]]:
+    """A JSON array (one record per item), or objects written one after another."""
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            raise ReadError(f"{name}: invalid JSON array: {exc}", hint="check that the download is complete") from None
+        for index, item in enumerate(data):
+            yield Position(name, "item", index), item
+        return
+    decoder = json.JSONDecoder()
+    index, number, end = 0, 0, len(text)
+    while True:
+        while index < end and text[index] in " \t\r\n":
+            index += 1
+        if index >= end:
+            return
+        try:
+            obj, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError as exc:
+            line = text.count("\n", 0, exc.pos) + 1
+            raise ReadError(f"{name}: invalid JSON at line {line}: {exc.msg}",
+                            hint="check that the download is complete") from None
+        yield Position(name, "object", number), obj
+        number += 1
+
+
+def iter_json_auto(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Position, object]]:
+    """JSON array, JSON Lines or concatenated objects, decided from the bytes."""
+    first = _first_significant_byte(handle)
+    if first == b"{":
+        first_line = handle.peek(1 << 20).split(b"\n", 1)[0] if hasattr(handle, "peek") else b""
+        try:
+            orjson.loads(first_line.lstrip(b"\xef\xbb\xbf"))
+            is_jsonl = True
+        except orjson.JSONDecodeError:
+            is_jsonl = False
+        if is_jsonl:
+            yield from iter_jsonl(handle, name, encoding)
+            return
+    yield from iter_json_document(_decode(handle.read(), encoding, name), name)
+
+
+def iter_delimited(handle, name: str, delimiter: str, encoding: str = "utf-8", header: bool = True,
+                   columns: list[str] | None = None) -> Iterator[tuple[Position, object]]:
+    csv.field_size_limit(1 << 30)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="",
+                            errors="strict")
+    reader = csv.reader(text, delimiter=delimiter)
+    names = columns
+    try:
+        for row in reader:
+            if names is None:
+                if header:
+                    names = [c.strip() or f"col{i}" for i, c in enumerate(row)]
+                    continue
+                names = [f"col{i}" for i in range(len(row))]
+            number = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(names):
+                yield Position(name, "line", number), BadRecord(
+                    f"expected {len(names)} columns, got {len(row)}", delimiter.join(row)[:200])
+                continue
+            yield Position(name, "line", number), dict(zip(names, row))
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{name}: not valid {encoding} near line {reader.line_num + 1} (byte {exc.start})",
+                        hint="set `encoding: gb18030` in the entry's format if the file is GBK/GB18030") from None
+
+
+def iter_parquet(path: Path, name: str) -> Iterator[tuple[Position, object]]:
+    import pyarrow.parquet as pq
+
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=8192):
+        for row in batch.to_pylist():
+            yield Position(name, "row", number), row
+            number += 1
+
+
+def read_records(path: Path, reader: str, *, name: str | None = None, encoding: str = "utf-8",
+                 options: dict | None = None) -> Iterator[tuple[Position, object]]:
+    """Records of one file with their positions; ``name`` is what positions and rejects call the file."""
+    options = options or {}
+    name = name or path.name
+    if zipfile.is_zipfile(path) and reader != "parquet":
+        yield from _read_zip(path, reader, name, encoding, options)
+        return
+    if reader == "parquet":
+        yield from iter_parquet(path, name)
+        return
+    with _open_bytes(path) as raw:
+        handle = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
+        if reader in ("json", "jsonl", "json-concat"):
+            yield from iter_json_auto(handle, name, encoding)
+        elif reader in ("csv", "tsv"):
+            yield from iter_delimited(handle, name, "," if reader == "csv" else "\t", encoding,
+                                      header=options.get("header", True), columns=options.get("columns"))
+        elif reader == "text":
+            for number, line in enumerate(handle, start=1):
+                yield Position(name, "line", number), {"text": _decode(line, encoding, f"{name} line {number}").rstrip("\n")}
+        else:
+            raise ReadError(f"unknown reader {reader!r}", hint="use json, jsonl, json-concat, csv, tsv, parquet or text")
+
+
+def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) -> Iterator[tuple[Position, object]]:
+    import fnmatch
+
+    pattern = options.get("members", "*")
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.is_dir() or not fnmatch.fnmatch(info.filename, pattern):
+                continue
+            member_name = f"{name}!{info.filename}"
+            with archive.open(info) as member:
+                handle = io.BufferedReader(member)  # type: ignore[arg-type]
+                if reader in ("json", "jsonl", "json-concat"):
+                    yield from iter_json_auto(handle, member_name, encoding)
+                elif reader in ("csv", "tsv"):
+                    yield from iter_delimited(handle, member_name, "," if reader == "csv" else "\t", encoding,
+                                              header=options.get("header", True), columns=options.get("columns"))
+                else:
+                    raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members")

@@ -1,0 +1,85 @@
+"""Write normalized rows as Parquet shards, and rejects as JSON Lines, into a work directory.
+
+Rows are buffered per column and flushed in batches, so memory stays bounded
+by the batch, not the dataset. The caller publishes the directory by rename
+once every split is complete.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from .formats import FORMAT_COLUMNS, arrow_schema
+
+BATCH_ROWS = 20_000
+SHARD_ROWS = 1_000_000
+
+
+class SplitWriter:
+    def __init__(self, directory: Path, fmt: str, split: str, *, shard_rows: int = SHARD_ROWS) -> None:
+        self.directory, self.fmt, self.split, self.shard_rows = directory, fmt, split, shard_rows
+        self.columns = FORMAT_COLUMNS[fmt]
+        self.buffer: dict[str, list] = {c: [] for c in self.columns}
+        self.shards: list[str] = []
+        self.rows = 0
+        self._writer = None
+        self._shard_rows = 0
+        self._rejects = None
+        self.rejects = 0
+
+    def add(self, row: dict) -> None:
+        for column in self.columns:
+            self.buffer[column].append(row.get(column))
+        if len(self.buffer["id"]) >= BATCH_ROWS:
+            self._flush()
+
+    def reject(self, position: str, reason: str, raw: object) -> None:
+        if self._rejects is None:
+            self._rejects = open(self.directory / f"{self.split}.rejects.jsonl", "wb")  # noqa: SIM115
+        record = {"position": position, "reason": reason, "record": raw}
+        self._rejects.write(orjson.dumps(record, default=str) + b"\n")
+        self.rejects += 1
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        count = len(self.buffer["id"])
+        if not count:
+            return
+        table = pa.Table.from_pydict(self.buffer, schema=arrow_schema(self.fmt))
+        self.buffer = {c: [] for c in self.columns}
+        if self._writer is None or self._shard_rows >= self.shard_rows:
+            self._close_shard()
+            name = f"{self.split}-{len(self.shards):05d}.parquet"
+            self._writer = pq.ParquetWriter(self.directory / name, arrow_schema(self.fmt), compression="zstd")
+            self.shards.append(name)
+            self._shard_rows = 0
+        self._writer.write_table(table)
+        self._shard_rows += count
+        self.rows += count
+
+    def _close_shard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> None:
+        self._flush()
+        if not self.shards:  # an empty split still gets a readable (empty) shard
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            name = f"{self.split}-00000.parquet"
+            pq.write_table(pa.Table.from_pylist([], schema=arrow_schema(self.fmt)), self.directory / name)
+            self.shards.append(name)
+        self._close_shard()
+        if self._rejects is not None:
+            self._rejects.close()
+
+    def abort(self) -> None:
+        self._close_shard()
+        if self._rejects is not None:
+            self._rejects.close()
