@@ -143,3 +143,13 @@ def test_cli_validate_exit_codes_and_json(cli, write_catalog):
 def test_cli_validate_missing_file(cli, tmp_path):
     result = cli("validate", str(tmp_path / "nope.yaml"))
     assert result.code == 2 and "catalog file not found" in result.err
+
+
+def test_converter_must_exist_and_match_the_declared_format(write_catalog):
+    unknown = write_catalog(entry_yaml() + "  format: {produces: chat, reader: json, converter: alpacca}\n", "u.yaml")
+    [p] = validate([unknown])[1]
+    assert p.severity == "warning" and p.key == "format.converter" and "alpaca" in p.hint
+    mismatch = write_catalog(entry_yaml() + "  format: {produces: preference, reader: json, converter: alpaca}\n",
+                             "m.yaml")
+    [p] = only_errors(validate([mismatch])[1])
+    assert p.key == "format.produces" and "set produces: chat" in p.hint

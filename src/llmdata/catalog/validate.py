@@ -173,7 +173,33 @@ def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list
                     "write a full URL with a real host name, e.g. 'https://example.org/file.json'",
                 ))
     problems += _check_splits(entry, index, loaded, file)
+    problems += _check_format(entry, index, loaded, file)
     return problems
+
+
+def _check_format(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
+    """The converter must exist and produce the declared format."""
+    fmt = entry.get("format")
+    if not isinstance(fmt, dict) or fmt.get("produces") == "unsupported" or not isinstance(fmt.get("converter"), str):
+        return []
+    from ..normalize.converters import REGISTRY
+
+    eid, name = entry.get("id"), fmt["converter"]
+    known = REGISTRY.get(name)
+    if known is None:
+        return [_problem_at(
+            loaded, file, index, eid, ("format", "converter"),
+            f"converter {name!r} is not implemented yet: the entry can be searched but not normalized",
+            f"use one of {', '.join(sorted(REGISTRY))}, or `produces: unsupported` with a reason",
+            severity="warning",
+        )]
+    if known.produces != fmt.get("produces"):
+        return [_problem_at(
+            loaded, file, index, eid, ("format", "produces"),
+            f"converter {name!r} produces {known.produces!r}, not {fmt.get('produces')!r}",
+            f"set produces: {known.produces}",
+        )]
+    return []
 
 
 def _check_splits(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:

@@ -1,0 +1,254 @@
+"""Converters on fixture records written in each dataset's real raw schema, malformed ones included."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from llmdata.normalize.converters import REGISTRY, Reject, get
+from llmdata.normalize.pipeline import FormatSpec, StrictConversionError, normalize
+from llmdata.normalize.readers import ReadError, read_records
+
+
+def run(name: str, record: dict, **options):
+    return [row.fields for row in get(name).fn(record, options)]
+
+
+def roles(messages):
+    return [m["role"] for m in messages]
+
+
+# ----------------------------------------------------------------- chat
+
+
+def test_alpaca_with_input_system_and_history():
+    [row] = run("alpaca", {"instruction": "Translate", "input": "你好", "output": "Hello", "system": "Be brief.",
+                           "history": [["hi", "hello!"]]})
+    assert roles(row["messages"]) == ["system", "user", "assistant", "user", "assistant"]
+    assert row["messages"][3]["content"] == "Translate\n\n你好"
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ({"instruction": "x"}, "missing field 'output'"),
+    ({"instruction": "", "input": "", "output": "y"}, "are empty"),
+    ({"instruction": "x", "output": "   "}, "field 'output' is empty"),
+    ({"instruction": ["x"], "output": "y"}, "should be a string, got list"),
+    ({"instruction": "x", "output": "y", "history": [["only one"]]}, "history item 0"),
+])
+def test_alpaca_rejects(record, reason):
+    with pytest.raises(Reject, match=reason):
+        run("alpaca", record)
+
+
+def test_alpaca_column_mapping_from_catalog_options():
+    [row] = run("alpaca", {"input": "问题", "target": "答案", "type": "mrc"}, instruction="input", output="target")
+    assert row["messages"] == [{"role": "user", "content": "问题"}, {"role": "assistant", "content": "答案"}]
+
+
+def test_sharegpt_any_role_names():
+    record = {"id": "c1", "system": "sys", "conversations": [
+        {"from": "human", "value": "weather?"},
+        {"from": "function_call", "value": '{"name": "weather"}'},
+        {"from": "observation", "value": "sunny"},
+        {"from": "gpt", "value": "It is sunny."},
+    ]}
+    [row] = run("sharegpt", record)
+    assert roles(row["messages"]) == ["system", "user", "assistant", "tool", "assistant"]
+
+
+@pytest.mark.parametrize(("turns", "reason"), [
+    ([{"from": "human", "value": "hi"}], "does not end with an assistant"),
+    ([{"from": "human", "value": ""}, {"from": "gpt", "value": "x"}], "empty user turn"),
+    ([{"from": "narrator", "value": "x"}, {"from": "gpt", "value": "y"}], "unknown role 'narrator'"),
+    ([{"from": "human", "value": 3.5}, {"from": "gpt", "value": "y"}], "should be a string"),
+    ("not a list", "should be a list"),
+])
+def test_sharegpt_rejects(turns, reason):
+    with pytest.raises(Reject, match=reason):
+        run("sharegpt", {"conversations": turns})
+
+
+def test_sharegpt_custom_role_map():
+    [row] = run("sharegpt", {"conversations": [{"from": "patient", "value": "头痛"}, {"from": "doctor", "value": "休息"}]},
+                roles={"patient": "user", "doctor": "assistant"})
+    assert roles(row["messages"]) == ["user", "assistant"]
+
+
+def test_openai_messages():
+    [row] = run("openai-messages", {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})
+    assert roles(row["messages"]) == ["user", "assistant"]
+
+
+def test_belle_multiturn_text():
+    record = {"instruction": "Human:你好\nAssistant:你好！有什么可以帮你？\nHuman:讲个笑话\nAssistant:", "input": "",
+              "output": "从前有座山……"}
+    [row] = run("belle-multiturn", record)
+    assert [(m["role"], m["content"]) for m in row["messages"]] == [
+        ("user", "你好"), ("assistant", "你好！有什么可以帮你？"), ("user", "讲个笑话"), ("assistant", "从前有座山……")]
+    with pytest.raises(Reject, match="Human:"):
+        run("belle-multiturn", {"instruction": "你好", "output": "hi"})
+
+
+def test_moss_conversation_with_plugin():
+    record = {"conversation_id": 7, "meta_instruction": "You are MOSS.\n", "num_turns": 1, "category": "tool",
+              "chat": {"turn_1": {
+                  "Human": "<|Human|>: 今天天气？<eoh>\n",
+                  "Inner Thoughts": "<|Inner Thoughts|>: 需要搜索<eot>\n",
+                  "Commands": "<|Commands|>: Search(\"天气\")<eoc>\n",
+                  "Tool Responses": "<|Results|>:\n晴<eor>\n",
+                  "MOSS": "<|MOSS|>: 今天晴。<eom>\n"}}}
+    [row] = run("moss", record)
+    assert [(m["role"], m["content"]) for m in row["messages"]] == [
+        ("system", "You are MOSS."), ("user", "今天天气？"), ("assistant", 'Search("天气")'), ("tool", "晴"),
+        ("assistant", "今天晴。")]
+    with pytest.raises(Reject, match="lacks a Human or MOSS"):
+        run("moss", {"chat": {"turn_1": {"Human": "<|Human|>: hi<eoh>", "MOSS": "<|MOSS|>: None<eom>"}}})
+
+
+def test_medical_qa_and_seed_tasks():
+    [row] = run("medical-qa", {"department": "内科", "title": "头痛", "ask": "头痛怎么办", "answer": "多休息"})
+    assert row["messages"][0]["content"] == "头痛怎么办"
+    rows = run("seed-tasks", {"id": "t1", "instruction": "Add", "instances": [{"input": "1+1", "output": "2"},
+                                                                           {"input": "2+2", "output": "4"}]})
+    assert len(rows) == 2
+    with pytest.raises(Reject, match="instances"):
+        run("seed-tasks", {"instruction": "Add", "instances": []})
+
+
+# ----------------------------------------------------------------- preference
+
+HH_CHOSEN = "\n\nHuman: How do I bake bread?\n\nAssistant: Mix flour.\n\nHuman: Then?\n\nAssistant: Knead and bake."
+HH_REJECTED = "\n\nHuman: How do I bake bread?\n\nAssistant: Mix flour.\n\nHuman: Then?\n\nAssistant: No idea."
+
+
+def test_hh_rlhf_splits_shared_prefix():
+    [row] = run("hh-rlhf", {"chosen": HH_CHOSEN, "rejected": HH_REJECTED})
+    assert roles(row["prompt"]) == ["user", "assistant", "user"]
+    assert row["chosen"] == [{"role": "assistant", "content": "Knead and bake."}]
+    assert row["rejected"] == [{"role": "assistant", "content": "No idea."}]
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ({"chosen": HH_CHOSEN, "rejected": HH_CHOSEN}, "identical"),
+    ({"chosen": HH_CHOSEN.rsplit("Knead", 1)[0], "rejected": HH_REJECTED}, "empty chosen"),
+    ({"chosen": "no markers", "rejected": HH_REJECTED}, "does not start"),
+    ({"chosen": None, "rejected": HH_REJECTED}, "should be a string"),
+])
+def test_hh_rlhf_rejects(record, reason):
+    with pytest.raises(Reject, match=reason):
+        run("hh-rlhf", record)
+
+
+def test_pairwise_with_hh_prompt_and_scores():
+    record = {"prompt": "\n\nHuman: hi\n\nAssistant:", "chosen": " hello", "rejected": " go away",
+              "upvotes_chosen": 10, "upvotes_rejected": 1}
+    [row] = run("pairwise", record, prompt_format="hh", score_chosen="upvotes_chosen", score_rejected="upvotes_rejected")
+    assert row["prompt"] == [{"role": "user", "content": "hi"}]
+    assert (row["score_chosen"], row["score_rejected"]) == (10.0, 1.0)
+
+
+def test_sharegpt_pairwise_llamafactory_layout():
+    record = {"conversations": [{"from": "human", "value": "Q"}], "chosen": {"from": "gpt", "value": "good"},
+              "rejected": {"from": "gpt", "value": "bad"}}
+    [row] = run("sharegpt-pairwise", record)
+    assert row["chosen"][0]["content"] == "good" and row["rejected"][0]["content"] == "bad"
+    with pytest.raises(Reject, match="'rejected'"):
+        run("sharegpt-pairwise", {**record, "rejected": "bad"})
+
+
+def test_pku_saferlhf_better_and_safer():
+    record = {"prompt": "p", "response_0": "a", "response_1": "b", "better_response_id": 1, "safer_response_id": 0,
+              "is_response_0_safe": True, "is_response_1_safe": False}
+    [better] = run("pku-saferlhf", record)
+    [safer] = run("pku-saferlhf", record, by="safer")
+    assert better["chosen"][0]["content"] == "b" and safer["chosen"][0]["content"] == "a"
+    with pytest.raises(Reject, match="should be 0 or 1"):
+        run("pku-saferlhf", {**record, "better_response_id": 2})
+
+
+def test_every_converter_has_a_docstring():
+    assert all(c.doc for c in REGISTRY.values())
+
+
+# ----------------------------------------------------------------- readers and pipeline
+
+
+def write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def collect(path, reader, **kw):
+    return [(str(p), r) for p, r in read_records(path, reader, **kw)]
+
+
+def test_json_flavours_are_detected(tmp_path):
+    array = write(tmp_path / "a.json", b'\xef\xbb\xbf[{"a": 1}, {"a": 2}]')
+    jsonl = write(tmp_path / "b.json", b'{"a": 1}\n\n{"a": 2}\n')
+    concat = write(tmp_path / "c.json", b'{\n  "a": 1\n}\n{\n  "a": 2\n}\n')
+    gz = write(tmp_path / "d.jsonl.gz", gzip.compress(b'{"a": 1}\n{"a": 2}\n'))
+    for path in (array, jsonl, concat, gz):
+        assert [r for _, r in collect(path, "json")] == [{"a": 1}, {"a": 2}], path
+    assert [p for p, _ in collect(jsonl, "jsonl")] == ["b.json line 1", "b.json line 3"]
+
+
+def test_bad_lines_become_bad_records_with_positions(tmp_path):
+    path = write(tmp_path / "x.jsonl", b'{"a": 1}\n{"a": \n' + '{"a": "\u4e2d"}'.encode("gb18030") + b"\n")
+    records = collect(path, "jsonl")
+    assert records[0][1] == {"a": 1}
+    assert records[1][0] == "x.jsonl line 2" and "invalid JSON" in records[1][1].reason
+    assert records[2][0] == "x.jsonl line 3" and "UTF-8" in records[2][1].reason
+
+
+def test_csv_gb18030_tsv_headerless_and_encoding_error(tmp_path):
+    csv_path = write(tmp_path / "m.csv", "department,ask,answer\n内科,头痛,休息\n".encode("gb18030"))
+    assert collect(csv_path, "csv", encoding="gb18030")[0][1] == {"department": "内科", "ask": "头痛", "answer": "休息"}
+    with pytest.raises(ReadError, match="gb18030"):
+        collect(csv_path, "csv")
+    tsv = write(tmp_path / "q.tsv", b"1\tquery one\n2\tquery two\n")
+    assert collect(tsv, "tsv", options={"header": False})[1][1] == {"col0": "2", "col1": "query two"}
+
+
+def test_truncated_json_array_is_a_read_error(tmp_path):
+    path = write(tmp_path / "t.json", b'[{"a": 1}, {"a"')
+    with pytest.raises(ReadError, match="invalid JSON array"):
+        collect(path, "json")
+
+
+def test_pipeline_counts_rejects_and_manifest(tmp_path):
+    lines = [
+        json.dumps({"instruction": "a", "input": "", "output": "b", "extra": 1}),
+        json.dumps({"instruction": "a"}),
+        "{broken",
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"instruction": "c", "output": "d"}),
+    ]
+    raw = write(tmp_path / "raw.jsonl", ("\n".join(lines) + "\n").encode())
+    out = tmp_path / "out" / "chat"
+    manifest = normalize({"train": [(raw, "raw.jsonl")]}, FormatSpec("jsonl", "alpaca"), source="demo", out_dir=out)
+    counts = manifest["splits"]["train"]
+    assert (counts["read"], counts["written"], counts["rejected"]) == (5, 2, 3)
+    assert counts["written"] + counts["rejected"] == counts["read"]
+    rejects = [json.loads(line) for line in (out / "train.rejects.jsonl").read_text().splitlines()]
+    assert [r["position"] for r in rejects] == ["raw.jsonl line 2", "raw.jsonl line 3", "raw.jsonl line 4"]
+    assert "missing field 'output'" in rejects[0]["reason"]
+    table = pq.read_table(out / counts["shards"][0])
+    assert table.column_names == ["id", "source", "messages", "meta"]
+    assert table.column("id").to_pylist() == ["raw.jsonl:1", "raw.jsonl:5"]
+    assert json.loads(table.column("meta")[0].as_py()) == {"extra": 1}
+    assert json.loads((out / "manifest.json").read_text())["converter"] == "alpaca"
+
+
+def test_strict_fails_and_keeps_previous_output(tmp_path):
+    good = write(tmp_path / "good.jsonl", b'{"instruction": "a", "output": "b"}\n')
+    bad = write(tmp_path / "bad.jsonl", b'{"instruction": "a"}\n')
+    out = tmp_path / "out" / "chat"
+    normalize({"train": [(good, "good.jsonl")]}, FormatSpec("jsonl", "alpaca"), source="demo", out_dir=out)
+    with pytest.raises(StrictConversionError, match="bad.jsonl line 1: missing field 'output'"):
+        normalize({"train": [(bad, "bad.jsonl")]}, FormatSpec("jsonl", "alpaca"), source="demo", out_dir=out,
+                  strict=True)
+    assert json.loads((out / "manifest.json").read_text())["splits"]["train"]["written"] == 1
+    assert sorted(p.name for p in out.parent.iterdir()) == ["chat"]  # no work directory left behind
