@@ -54,3 +54,17 @@ def validate(paths: list[str | Path] | None = None):
 
     files = [Path(p).expanduser().resolve() for p in paths] if paths else catalog_paths()
     return check_files(files)
+
+
+def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None,
+          catalogs: list[str | Path] | None = None, progress=None):
+    """Get a dataset's pinned files into the store (verified); returns a ``FetchReport``.
+
+    ``from_path`` registers a file downloaded by hand (manual-access datasets).
+    """
+    from .fetchers import service
+
+    entry = info(dataset_id, catalogs=catalogs)
+    if from_path is not None:
+        return service.register_manual(entry, Path(from_path).expanduser())
+    return service.fetch_entry(entry, dry_run=dry_run, progress=progress)

@@ -109,3 +109,43 @@ class CatalogError(LlmdataError, ValueError):
             f"{head}:\n{body}{more}",
             hint="fix the entries above, then run `llmdata validate FILE` to check again",
         )
+
+
+class FetchError(LlmdataError):
+    """Getting bytes from a source failed; subclasses say why, with the URL."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, url: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message + (f" ({url})" if url else ""), hint=hint)
+        self.url = url
+
+
+class OfflineError(FetchError, ConnectionError):
+    """No connection (or offline mode) and the data is not in the store."""
+
+
+class RateLimitedError(FetchError):
+    """The server kept answering 429 after every retry."""
+
+
+class AccessDeniedError(FetchError, PermissionError):
+    """401/403: the dataset is gated or private, or the token is wrong."""
+
+
+class RemoteNotFoundError(FetchError, FileNotFoundError):
+    """404: the repository, revision or file does not exist (any more)."""
+
+
+class IntegrityError(FetchError):
+    """The bytes differ from the pin: expected vs got is in the message."""
+
+
+class DiskFullError(FetchError, OSError):
+    """Not enough space in the store."""
+
+
+class UnsafeArchiveError(FetchError):
+    """An archive member would escape the target folder, is a link or device, or exceeds the caps."""
+
+    exit_code = 2

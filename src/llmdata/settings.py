@@ -23,8 +23,11 @@ HOME = Setting("LLMDATA_HOME", "where the store (index, raw files, normalized Pa
 CATALOG = Setting("LLMDATA_CATALOG", f"extra catalog files, separated by {os.pathsep!r}")
 MIRRORS = Setting("LLMDATA_MIRRORS", "URL prefix rewrites, PREFIX=REPLACEMENT pairs separated by ';'")
 OFFLINE = Setting("LLMDATA_OFFLINE", "use only what is already in the store")
+RETRIES = Setting("LLMDATA_RETRIES", "retries per request on 429, 5xx, timeouts and dropped connections (default 5)")
 
-ALL_SETTINGS = (HOME, CATALOG, MIRRORS, OFFLINE)
+ALL_SETTINGS = (HOME, CATALOG, MIRRORS, OFFLINE, RETRIES)
+
+HF_DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
 def home() -> Path:
@@ -54,3 +57,49 @@ def extra_catalogs() -> list[Path]:
 def offline() -> bool:
     flags = (os.environ.get(OFFLINE.env, ""), os.environ.get("HF_HUB_OFFLINE", ""))
     return any(v.strip().lower() in {"1", "true", "yes", "on"} for v in flags)
+
+
+def raw_dir() -> Path:
+    return home() / "raw"
+
+
+def normalized_dir() -> Path:
+    return home() / "normalized"
+
+
+def mirrors() -> list[tuple[str, str]]:
+    """``LLMDATA_MIRRORS`` as (prefix, replacement) pairs, longest prefix first."""
+    pairs = []
+    for item in os.environ.get(MIRRORS.env, "").split(";"):
+        if "=" in item:
+            prefix, replacement = item.split("=", 1)
+            if prefix.strip():
+                pairs.append((prefix.strip(), replacement.strip()))
+    return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+
+
+def retries() -> int:
+    try:
+        return max(0, int(os.environ.get(RETRIES.env, "5")))
+    except ValueError:
+        return 5
+
+
+def hf_endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or HF_DEFAULT_ENDPOINT).rstrip("/")
+
+
+def hf_token() -> str | None:
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if token:
+        return token
+    try:  # the token `huggingface-cli login` stored
+        from huggingface_hub import get_token
+
+        return get_token()
+    except Exception:  # noqa: BLE001 - no token is a normal state
+        return None
+
+
+def github_token() -> str | None:
+    return os.environ.get("GITHUB_TOKEN") or None

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import catalog_cmds
+from . import catalog_cmds, store_cmds
 
 app = typer.Typer(
     name="llmdata",
@@ -19,6 +19,10 @@ app = typer.Typer(
 app.command()(catalog_cmds.search)
 app.command()(catalog_cmds.info)
 app.command()(catalog_cmds.validate)
+app.command()(store_cmds.fetch)
+app.command("list")(store_cmds.list_)
+app.command()(store_cmds.verify)
+app.command()(store_cmds.rm)
 
 
 def _version_callback(value: bool) -> None:

@@ -66,47 +66,36 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
         raise CatalogError(errors)
 
     from filelock import FileLock
-    from sqlalchemy import event, text
-    from sqlmodel import Session, SQLModel, create_engine
+    from sqlalchemy import text
+    from sqlmodel import Session, SQLModel
 
+    from .db import write_engine
     from .models import CATALOG_TABLES, Dataset, Facet, Meta
     from .store import read_fingerprint
 
-    db = settings.index_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(_lock_path()), timeout=120):
-        if not force and read_fingerprint(db) == fingerprint:
+    with FileLock(str(_lock_path()), timeout=120), write_engine() as engine:
+        if not force and read_fingerprint(settings.index_path()) == fingerprint:
             return len(entries)  # another process rebuilt while we waited
-        engine = create_engine(f"sqlite:///{db}", connect_args={"timeout": 60})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
-            dbapi_conn.execute("PRAGMA busy_timeout=60000")
-
-        try:
-            with engine.begin() as conn:
-                stored = conn.execute(text(
-                    "SELECT value FROM meta WHERE key='index_schema'"
-                )).scalar() if _has_table(conn, "meta") else None
-                if stored is not None and stored != str(INDEX_SCHEMA_VERSION):
-                    conn.execute(text("DROP TABLE IF EXISTS dataset_fts"))
-                    SQLModel.metadata.drop_all(conn, tables=CATALOG_TABLES)
-            SQLModel.metadata.create_all(engine, tables=CATALOG_TABLES)
-            with engine.begin() as conn:
-                conn.execute(text(FTS_DDL))
-            with Session(engine) as session:
-                session.exec(text("DELETE FROM dataset_fts"))  # type: ignore[call-overload]
-                session.exec(text("DELETE FROM facet"))  # type: ignore[call-overload]
-                session.exec(text("DELETE FROM dataset"))  # type: ignore[call-overload]
-                for position, entry in enumerate(entries):
-                    _add_entry(session, Dataset, Facet, entry, position, text)
-                session.merge(Meta(key="fingerprint", value=fingerprint))
-                session.merge(Meta(key="index_schema", value=str(INDEX_SCHEMA_VERSION)))
-                session.merge(Meta(key="catalog_files", value=json.dumps([str(p) for p in paths])))
-                session.commit()
-        finally:
-            engine.dispose()
+        with engine.begin() as conn:
+            stored = conn.execute(text(
+                "SELECT value FROM meta WHERE key='index_schema'"
+            )).scalar() if _has_table(conn, "meta") else None
+            if stored is not None and stored != str(INDEX_SCHEMA_VERSION):
+                conn.execute(text("DROP TABLE IF EXISTS dataset_fts"))
+                SQLModel.metadata.drop_all(conn, tables=CATALOG_TABLES)
+        SQLModel.metadata.create_all(engine, tables=CATALOG_TABLES)
+        with engine.begin() as conn:
+            conn.execute(text(FTS_DDL))
+        with Session(engine) as session:
+            session.exec(text("DELETE FROM dataset_fts"))  # type: ignore[call-overload]
+            session.exec(text("DELETE FROM facet"))  # type: ignore[call-overload]
+            session.exec(text("DELETE FROM dataset"))  # type: ignore[call-overload]
+            for position, entry in enumerate(entries):
+                _add_entry(session, Dataset, Facet, entry, position, text)
+            session.merge(Meta(key="fingerprint", value=fingerprint))
+            session.merge(Meta(key="index_schema", value=str(INDEX_SCHEMA_VERSION)))
+            session.merge(Meta(key="catalog_files", value=json.dumps([str(p) for p in paths])))
+            session.commit()
     return len(entries)
 
 

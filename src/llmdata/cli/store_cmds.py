@@ -1,0 +1,141 @@
+"""Store commands: fetch, list, verify, rm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .options import CatalogOption, JsonOption
+from .output import console, print_json
+
+
+def _progress_bar():
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                               TransferSpeedColumn)
+
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=False)
+
+
+def fetch(
+    dataset_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Dataset ids to fetch.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List files and sizes and check free space; download nothing.")] = False,
+    from_path: Annotated[Optional[Path], typer.Option("--from", help="Register a file you downloaded by hand (manual-access datasets).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    as_json: JsonOption = False,
+    catalog: CatalogOption = None,
+) -> None:
+    """Download datasets' pinned files into the store, verified by SHA-256 (resumes, retries, falls back to mirrors)."""
+    from ..api import fetch as api_fetch
+    from ..errors import UsageError
+
+    if from_path is not None and len(dataset_ids) != 1:
+        raise UsageError("--from registers a file for exactly one dataset id")
+    reports = []
+    show = not (quiet or as_json or dry_run)
+    with (_progress_bar() if show else _NoProgress()) as bar:
+        def progress(path: str, total: int | None, already: int):
+            task = bar.add_task(path, total=total, completed=already)
+            return lambda n: bar.advance(task, n)
+
+        for dataset_id in dataset_ids:
+            reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
+                                     progress=progress if show else None))
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+        return
+    out = console()
+    from ..cli.render import human_bytes
+
+    for r in reports:
+        head = "would fetch" if r.dry_run else "fetched"
+        out.print(f"[bold]{r.dataset_id}[/]: {head} {len(r.files)} file(s) from {r.kind}:{r.source} @ {r.revision}")
+        for f in r.files:
+            state = " (present)" if f.get("present") else ""
+            out.print(f"  {f['path']}  {human_bytes(f['size']) if f.get('size') is not None else '? bytes'}{state}")
+        if not r.dry_run:
+            out.print(f"  in {r.directory}")
+            unpinned = [f for f in r.files if not f.get("pinned")]
+            if unpinned:
+                out.print("[yellow]  unpinned files; pin them in the catalog with these values:[/]")
+                for f in unpinned:
+                    out.print(f"    - {{path: {f['path']}, sha256: {f['sha256']}, size: {f['size']}}}")
+        for skipped in r.skipped_sources:
+            out.print(f"[yellow]  source skipped: {skipped}[/]")
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add_task(self, *args, **kwargs) -> int:
+        return 0
+
+    def advance(self, *args) -> None:
+        return None
+
+
+def list_(as_json: JsonOption = False) -> None:
+    """List the datasets in the store with revision, file count and size."""
+    from ..fetchers import ledger
+
+    rows = []
+    for d in ledger.datasets():
+        files = ledger.files(d["dataset_id"], d["revision"])
+        rows.append({**d, "files": len(files), "bytes": sum(f["size"] for f in files)})
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console(stderr=True).print("the store is empty; `llmdata fetch ID` downloads a dataset")
+        return
+    from rich.table import Table
+
+    from .render import human_bytes
+
+    table = Table(box=None, header_style="bold")
+    for col in ("id", "revision", "source", "files", "size", "fetched"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["dataset_id"], r["revision"][:16], f"{r['source_kind']}:{r['source']}", str(r["files"]),
+                      human_bytes(r["bytes"]), r["fetched_at"])
+    console().print(table)
+
+
+def verify(
+    dataset_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Dataset to re-hash (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-hash stored files against the ledger; exit 1 when any file is missing or changed."""
+    from ..fetchers import ledger, service
+
+    ids = [dataset_id] if dataset_id else [d["dataset_id"] for d in ledger.datasets()]
+    results = [r for i in ids for r in service.verify_store(i)]
+    bad = [r for r in results if not r["ok"]]
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            mark = "[green]ok[/]" if r["ok"] else f"[red]FAILED: {r['problem']}[/]"
+            console().print(f"{r['dataset_id']}/{r['path']}: {mark}")
+        if not results:
+            console(stderr=True).print("nothing to verify")
+    if bad:
+        raise typer.Exit(1)
+
+
+def rm(dataset_id: Annotated[str, typer.Argument(metavar="ID", help="Dataset to delete from the store.")]) -> None:
+    """Delete a dataset's raw and normalized files from the store."""
+    from ..fetchers import service
+
+    if service.remove(dataset_id):
+        console().print(f"removed {dataset_id}")
+    else:
+        from ..errors import UsageError
+
+        raise UsageError(f"{dataset_id} is not in the store", hint="`llmdata list` shows what is")

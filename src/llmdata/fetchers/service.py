@@ -1,0 +1,193 @@
+"""``llmdata fetch``: choose a source, plan, check space, download and verify, record.
+
+Sources are tried in catalog order; when one fails (offline, 404, gated,
+corrupted bytes ...) the next one is tried, and every copy is checked against
+the same pins. Files land in ``raw/<id>/<revision>/<path>`` and the ledger
+records them only once all of the dataset's files are verified.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import settings
+from ..errors import DiskFullError, FetchError, IntegrityError, OfflineError, UsageError
+from . import ledger
+from .sources import Resolved, resolver_for
+from .transfer import ProgressFn, download, new_client, sha256_file
+
+
+@dataclass
+class FetchReport:
+    dataset_id: str
+    kind: str
+    source: str
+    revision: str
+    pinned: bool
+    directory: Path
+    files: list[dict] = field(default_factory=list)
+    dry_run: bool = False
+    skipped_sources: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "directory": str(self.directory)}
+
+
+class ManualDownloadRequired(UsageError):
+    """The dataset needs a registration or a browser; the message carries the catalog's instructions."""
+
+
+def dataset_dir(dataset_id: str, revision: str) -> Path:
+    return settings.raw_dir() / dataset_id / revision
+
+
+def _check_space(needed: int) -> None:
+    root = settings.home()
+    root.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(root).free
+    if needed > free:
+        raise DiskFullError(
+            f"not enough disk space: need {needed / 2**30:.2f} GiB, {free / 2**30:.2f} GiB free under {root}",
+            hint="free some space or set LLMDATA_HOME to a larger disk")
+
+
+def _missing_bytes(resolved: Resolved, directory: Path) -> int:
+    total = 0
+    for f in resolved.files:
+        if not (directory / f.path).is_file():
+            total += f.pin.size or 0
+    return total
+
+
+def _from_store(entry: dict) -> FetchReport | None:
+    for current in ledger.datasets():
+        if current["dataset_id"] == entry["id"]:
+            directory = dataset_dir(entry["id"], current["revision"])
+            files = ledger.files(entry["id"], current["revision"])
+            if files and all((directory / f["path"]).is_file() for f in files):
+                return FetchReport(entry["id"], current["source_kind"], current["source"], current["revision"],
+                                   current["pinned"], directory, files)
+    return None
+
+
+def fetch_entry(entry: dict, *, dry_run: bool = False, progress: ProgressFn | None = None,
+                client=None) -> FetchReport:
+    """Fetch one catalog entry (see module docstring); returns what is now in the store."""
+    if entry["access"] == "manual":
+        raise ManualDownloadRequired(
+            f"{entry['id']} cannot be downloaded automatically",
+            hint=f"{entry.get('instructions', '').strip()}\nthen: llmdata fetch {entry['id']} --from PATH")
+    if settings.offline():
+        stored = _from_store(entry)
+        if stored is not None:
+            return stored
+        raise OfflineError(f"offline mode is on and {entry['id']} is not in the store",
+                           hint="unset LLMDATA_OFFLINE / HF_HUB_OFFLINE to download it")
+    own_client = client is None
+    client = client or new_client()
+    failures: list[str] = []
+    first_error: FetchError | None = None
+    try:
+        for source in entry["sources"]:
+            label = f"{source['kind']}:{source.get('repo') or source.get('url')}"
+            try:
+                resolved = resolver_for(source["kind"])(source, client)
+                return _fetch_resolved(entry, resolved, dry_run, progress, client, failures)
+            except DiskFullError:
+                raise
+            except FetchError as exc:
+                failures.append(f"{label}: {exc.message}")
+                first_error = first_error or exc
+        assert first_error is not None
+        if len(failures) > 1:
+            first_error.hint = (first_error.hint + "\n" if first_error.hint else "") + "tried every source:\n  " + \
+                "\n  ".join(failures)
+        raise first_error
+    finally:
+        if own_client:
+            client.close()
+
+
+def _fetch_resolved(entry: dict, resolved: Resolved, dry_run: bool, progress, client, failures) -> FetchReport:
+    directory = dataset_dir(entry["id"], resolved.revision)
+    report = FetchReport(entry["id"], resolved.kind, resolved.location, resolved.revision, resolved.pinned,
+                         directory, dry_run=dry_run, skipped_sources=list(failures))
+    if dry_run:
+        _check_space(_missing_bytes(resolved, directory))
+        report.files = [{"path": f.path, "size": f.pin.size, "sha256": f.pin.sha256, "url": f.url,
+                         "present": (directory / f.path).is_file()} for f in resolved.files]
+        return report
+    _check_space(_missing_bytes(resolved, directory))
+    for remote in resolved.files:
+        dest = directory / remote.path
+        verified = download(client, remote, dest, progress=progress)
+        if remote.extract:
+            from .archives import extract
+
+            extract(dest)
+        report.files.append({"path": remote.path, "size": verified.size, "sha256": verified.sha256,
+                             "url": verified.url, "pinned": remote.pin.pinned})
+    ledger.record(entry["id"], resolved.kind, resolved.location, resolved.revision, resolved.pinned, report.files)
+    return report
+
+
+def register_manual(entry: dict, path: Path) -> FetchReport:
+    """``fetch ID --from PATH``: verify a file the user downloaded and put it in the store."""
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file", hint="pass the downloaded archive or data file")
+    pins = [(s.get("sha256"), s.get("size"), s.get("path") or Path(s["url"]).name.split("?")[0])
+            for s in entry["sources"] if s["kind"] == "url"]
+    pins += [(f.get("sha256"), f.get("size"), f["path"]) for s in entry["sources"] for f in s.get("files", [])]
+    sha256 = sha256_file(path)
+    size = path.stat().st_size
+    pinned = [p for p in pins if p[0]]
+    match = next((p for p in pinned if p[0] == sha256), None)
+    if pinned and match is None:
+        expected = ", ".join(f"{name}: {sha}" for sha, _, name in pinned)
+        raise IntegrityError(f"{path.name} does not match the pin: got sha256 {sha256}, expected {expected}",
+                             hint="download the exact file the catalog names (check the version)")
+    name = match[2] if match else path.name
+    revision = f"sha256-{sha256[:16]}" if match else "manual"
+    directory = dataset_dir(entry["id"], revision)
+    directory.mkdir(parents=True, exist_ok=True)
+    dest = directory / name
+    staged = directory / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        shutil.copyfile(path, staged)
+        os.replace(staged, dest)
+    finally:
+        staged.unlink(missing_ok=True)
+    files = [{"path": name, "size": size, "sha256": sha256, "url": f"file://{path.resolve()}", "pinned": bool(match)}]
+    ledger.record(entry["id"], "manual", str(path.resolve()), revision, bool(match), files)
+    return FetchReport(entry["id"], "manual", str(path.resolve()), revision, bool(match), directory, files)
+
+
+def verify_store(dataset_id: str) -> list[dict]:
+    """Re-hash every recorded file of a dataset; returns one result per file."""
+    results = []
+    for row in ledger.files(dataset_id):
+        path = dataset_dir(dataset_id, row["revision"]) / row["path"]
+        if not path.is_file():
+            results.append({**row, "ok": False, "problem": "missing"})
+            continue
+        got = sha256_file(path)
+        ok = got == row["sha256"] and path.stat().st_size == row["size"]
+        results.append({**row, "ok": ok, "problem": None if ok else f"sha256 {got} != {row['sha256']}"})
+    return results
+
+
+def remove(dataset_id: str) -> bool:
+    """Delete a dataset's raw and normalized files and its ledger rows."""
+    removed = False
+    for root in (settings.raw_dir(), settings.normalized_dir()):
+        target = root / dataset_id
+        if target.exists():
+            trash = root / f".{dataset_id}.rm-{uuid.uuid4().hex[:8]}"
+            os.replace(target, trash)  # atomic: the dataset disappears at once
+            shutil.rmtree(trash, ignore_errors=True)
+            removed = True
+    return bool(ledger.forget(dataset_id)) or removed
