@@ -399,28 +399,67 @@ def _content_range_start(value: str) -> int | None:
         return None
 
 
+class _BackgroundHash:
+    """SHA-256 on a second thread: hashlib releases the GIL, so hashing overlaps network and disk."""
+
+    BLOCK = 4 << 20  # hand over in large blocks: fewer thread switches per byte
+
+    def __init__(self, digest) -> None:
+        import queue
+        import threading
+
+        self.digest = digest
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.queue: queue.Queue = queue.Queue(maxsize=8)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            for chunk in block:
+                self.digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self.pending.append(chunk)
+        self.pending_size += len(chunk)
+        if self.pending_size >= self.BLOCK:
+            self.queue.put(self.pending)
+            self.pending, self.pending_size = [], 0
+
+    def finish(self) -> None:
+        if self.pending:
+            self.queue.put(self.pending)
+        self.queue.put(None)
+        self.thread.join()
+
+
 def _stream_into(response: httpx.Response, part: Path, offset: int, digest, remote: RemoteFile, url: str,
                  advance) -> None:
     mode = "r+b" if offset else "wb"
-    with open(part, mode) as fh:
-        fh.seek(offset)
-        fh.truncate()
-        first = offset == 0
-        for chunk in response.iter_raw():  # as received: a dropped connection loses no buffered bytes
-            if first:
-                _check_body_start(chunk[:1024], response, remote, url)
-                first = False
-            try:
-                _write_chunk(fh, chunk)
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    fh.close()
-                    part.unlink(missing_ok=True)
-                    raise DiskFullError(
-                        f"disk full while writing {remote.path}", url=redact(url),
-                        hint=f"free space under {settings.home()} (or set LLMDATA_HOME elsewhere) and run again",
-                    ) from None
-                raise
-            digest.update(chunk)
-            if advance:
-                advance(len(chunk))
+    hasher = _BackgroundHash(digest)
+    try:
+        with open(part, mode) as fh:
+            fh.seek(offset)
+            fh.truncate()
+            first = offset == 0
+            for chunk in response.iter_raw():  # as received: a dropped connection loses no buffered bytes
+                if first:
+                    _check_body_start(chunk[:1024], response, remote, url)
+                    first = False
+                try:
+                    _write_chunk(fh, chunk)
+                except OSError as exc:
+                    if exc.errno == errno.ENOSPC:
+                        fh.close()
+                        part.unlink(missing_ok=True)
+                        raise DiskFullError(
+                            f"disk full while writing {remote.path}", url=redact(url),
+                            hint=f"free space under {settings.home()} (or set LLMDATA_HOME elsewhere) and run again",
+                        ) from None
+                    raise
+                hasher.update(chunk)
+                if advance:
+                    advance(len(chunk))
+    finally:
+        hasher.finish()
