@@ -6,11 +6,11 @@ The API is imported lazily so that ``import llmdata`` (and the CLI) stays fast.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["search", "info", "validate", "fetch", "__version__"]
+__all__ = ["search", "info", "validate", "fetch", "load", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in {"search", "info", "validate", "fetch"}:
+    if name in {"search", "info", "validate", "fetch", "load"}:
         from . import api
 
         return getattr(api, name)

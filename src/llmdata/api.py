@@ -56,15 +56,63 @@ def validate(paths: list[str | Path] | None = None):
     return check_files(files)
 
 
-def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None,
-          catalogs: list[str | Path] | None = None, progress=None):
-    """Get a dataset's pinned files into the store (verified); returns a ``FetchReport``.
+def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
+          strict: bool = False, catalogs: list[str | Path] | None = None, progress=None):
+    """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
-    ``from_path`` registers a file downloaded by hand (manual-access datasets).
+    ``from_path`` registers a file downloaded by hand (manual-access datasets);
+    ``raw_only`` skips normalization; ``strict`` fails on the first record that
+    cannot be converted instead of sending it to the rejects file.
     """
     from .fetchers import service
 
     entry = info(dataset_id, catalogs=catalogs)
     if from_path is not None:
-        return service.register_manual(entry, Path(from_path).expanduser())
-    return service.fetch_entry(entry, dry_run=dry_run, progress=progress)
+        report = service.register_manual(entry, Path(from_path).expanduser())
+    else:
+        report = service.fetch_entry(entry, dry_run=dry_run, progress=progress)
+    if dry_run or raw_only:
+        return report
+    fmt = entry.get("format") or {}
+    if fmt and fmt.get("produces") != "unsupported":
+        from .normalize.converters import REGISTRY
+        from .normalize.store import normalize_fetched
+
+        if fmt.get("converter") in REGISTRY:
+            report.normalized = normalize_fetched(entry, report.revision, report.files, strict=strict)
+    return report
+
+
+def load(dataset_id: str, split: str | None = None, *, streaming: bool = False,
+         catalogs: list[str | Path] | None = None):
+    """The normalized dataset as ``datasets.Dataset`` (``DatasetDict`` without a split, ``IterableDataset`` when streaming).
+
+    Fetches and normalizes first when the dataset is not in the store (unless offline).
+    """
+    from . import settings
+    from .errors import OfflineError, UsageError
+    from .fetchers import ledger
+    from .normalize.store import normalize_fetched, output_dir
+
+    entry = info(dataset_id, catalogs=catalogs)
+    current = next((d for d in ledger.datasets() if d["dataset_id"] == entry["id"]), None)
+    if current is None:
+        if settings.offline():
+            raise OfflineError(f"{entry['id']} is not in the store and offline mode is on",
+                               hint=f"run `llmdata fetch {entry['id']}` while online")
+        report = fetch(entry["id"], catalogs=catalogs)
+        revision, files = report.revision, report.files
+    else:
+        revision = current["revision"]
+        files = ledger.files(entry["id"], revision)
+    manifest = normalize_fetched(entry, revision, files)
+    out = output_dir(entry["id"], revision, manifest["format"])
+    splits = manifest["splits"]
+    if split is not None and split not in splits:
+        raise UsageError(f"{entry['id']} has no split {split!r}", hint=f"splits: {', '.join(splits)}")
+    data_files = {name: [str(out / shard) for shard in counts["shards"]] for name, counts in splits.items()}
+    import datasets
+
+    cache = settings.home() / "cache" / "datasets"
+    return datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
+                                 cache_dir=str(cache))

@@ -23,11 +23,13 @@ def fetch(
     dataset_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Dataset ids to fetch.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List files and sizes and check free space; download nothing.")] = False,
     from_path: Annotated[Optional[Path], typer.Option("--from", help="Register a file you downloaded by hand (manual-access datasets).")] = None,
+    raw_only: Annotated[bool, typer.Option("--raw-only", help="Download and verify only; do not normalize.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on the first record that cannot be converted.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
 ) -> None:
-    """Download datasets' pinned files into the store, verified by SHA-256 (resumes, retries, falls back to mirrors)."""
+    """Download datasets' pinned files (verified by SHA-256; resumes, retries, mirrors), then normalize them."""
     from ..api import fetch as api_fetch
     from ..errors import UsageError
 
@@ -42,7 +44,7 @@ def fetch(
 
         for dataset_id in dataset_ids:
             reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
-                                     progress=progress if show else None))
+                                     raw_only=raw_only, strict=strict, progress=progress if show else None))
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -64,6 +66,13 @@ def fetch(
                     out.print(f"    - {{path: {f['path']}, sha256: {f['sha256']}, size: {f['size']}}}")
         for skipped in r.skipped_sources:
             out.print(f"[yellow]  source skipped: {skipped}[/]")
+        if r.normalized:
+            for split, c in r.normalized["splits"].items():
+                line = (f"  {r.normalized['format']} {split}: read {c['read']}, written {c['written']}, "
+                        f"rejected {c['rejected']}")
+                if c["rejects_file"]:
+                    line += f" (reasons in {c['rejects_file']})"
+                out.print(line)
 
 
 class _NoProgress:

@@ -32,6 +32,7 @@ class FetchReport:
     files: list[dict] = field(default_factory=list)
     dry_run: bool = False
     skipped_sources: list[str] = field(default_factory=list)
+    normalized: dict | None = None  # the normalization manifest, when the entry has a converter
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "directory": str(self.directory)}

@@ -1,0 +1,79 @@
+"""Normalize fetched raw files into ``normalized/<id>/<revision>/<format>/`` and find them again.
+
+The split -> files mapping comes from the catalog entry (globs over the
+fetched paths). Output is reused while the converter version, its options and
+the raw files' SHA-256s are unchanged; otherwise it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from pathlib import Path
+
+from .. import settings
+from ..errors import LlmdataError, UsageError
+from .pipeline import FormatSpec, normalize, read_manifest
+
+
+class NotNormalizableError(UsageError):
+    """The entry's raw format has no converter (yet)."""
+
+
+def output_dir(dataset_id: str, revision: str, fmt: str) -> Path:
+    return settings.normalized_dir() / dataset_id / revision / fmt
+
+
+def split_inputs(entry: dict, raw_dir: Path, files: list[dict]) -> dict[str, list[tuple[Path, str]]]:
+    """Which fetched files make which split; archives count by their extracted members."""
+    present = sorted(f["path"] for f in files)
+    extracted = []
+    for f in present:
+        folder = raw_dir / f
+        from ..fetchers.archives import extracted_dir
+
+        target = extracted_dir(folder)
+        if target.is_dir():
+            extracted += [str(p.relative_to(raw_dir)) for p in sorted(target.rglob("*")) if p.is_file()]
+    candidates = present + extracted
+    splits = entry.get("splits") or {"train": ["*"]}
+    result: dict[str, list[tuple[Path, str]]] = {}
+    for split, patterns in splits.items():
+        chosen = [c for c in candidates if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
+        if not chosen:
+            raise LlmdataError(f"split {split!r} of {entry['id']} matches none of the fetched files",
+                               hint=f"patterns {patterns}; fetched: {', '.join(candidates[:10])}")
+        result[split] = [(raw_dir / c, c) for c in chosen]
+    return result
+
+
+def _fingerprint(spec: FormatSpec, version: int, files: list[dict], splits: dict) -> str:
+    payload = json.dumps({"reader": spec.reader, "converter": spec.converter, "version": version,
+                          "options": spec.options, "encoding": spec.encoding,
+                          "files": sorted((f["path"], f["sha256"]) for f in files),
+                          "splits": {k: [n for _, n in v] for k, v in splits.items()}}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def normalize_fetched(entry: dict, revision: str, files: list[dict], *, strict: bool = False,
+                      force: bool = False, progress=None) -> dict:
+    """Normalize one fetched revision; returns the manifest (reused when still current)."""
+    from .converters import get
+
+    fmt = entry.get("format") or {}
+    if not fmt or fmt.get("produces") == "unsupported":
+        reason = fmt.get("reason", "the catalog entry declares no format")
+        raise NotNormalizableError(f"{entry['id']} cannot be normalized: {reason}",
+                                   hint=f"the raw files are in {settings.raw_dir() / entry['id'] / revision}")
+    spec = FormatSpec.from_entry(fmt)
+    converter = get(spec.converter)
+    raw_dir = settings.raw_dir() / entry["id"] / revision
+    splits = split_inputs(entry, raw_dir, files)
+    fingerprint = _fingerprint(spec, converter.version, files, splits)
+    out = output_dir(entry["id"], revision, converter.produces)
+    current = read_manifest(out)
+    if current and current.get("inputs") == fingerprint and not force:
+        return current
+    return normalize(splits, spec, source=entry["id"], out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
+                     progress=progress)

@@ -1,0 +1,89 @@
+"""fetch -> normalize -> llmdata.load, end to end against a loopback GitHub."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import datasets
+import pytest
+from test_fetch import COMMIT, catalog, entry, hosts, server, sha  # noqa: F401 - fixtures
+
+import llmdata
+from llmdata import settings
+from llmdata.errors import OfflineError
+from llmdata.normalize.converters import REGISTRY
+
+TRAIN = b"".join(json.dumps({"instruction": f"q{i}", "input": "", "output": f"a{i}"}).encode() + b"\n"
+                 for i in range(50)) + b'{"instruction": "broken"}\n'
+TEST = json.dumps([{"instruction": "t", "input": "x", "output": "y"}]).encode()
+
+
+def alpaca_entry():
+    return entry("alpaca-mini", [{"kind": "github", "repo": "acme/data", "ref": COMMIT, "files": [
+        {"path": "train.jsonl", "sha256": sha(TRAIN), "size": len(TRAIN)},
+        {"path": "test.json", "sha256": sha(TEST), "size": len(TEST)},
+    ]}], splits={"train": ["train.jsonl"], "test": ["test.json"]},
+        format={"produces": "chat", "reader": "json", "converter": "alpaca"})
+
+
+@pytest.fixture
+def served(hosts, catalog):  # noqa: F811
+    hosts.files[f"acme/data/{COMMIT}/train.jsonl"] = TRAIN
+    hosts.files[f"acme/data/{COMMIT}/test.json"] = TEST
+    catalog(alpaca_entry())
+    return hosts
+
+
+def test_fetch_normalizes_and_load_returns_a_dataset(served, cli):
+    result = cli("fetch", "alpaca-mini", "-q")
+    assert result.code == 0, result.err
+    assert "chat train: read 51, written 50, rejected 1" in result.out
+    ds = llmdata.load("alpaca-mini", split="train")
+    assert isinstance(ds, datasets.Dataset) and len(ds) == 50
+    assert ds[0]["messages"] == [{"role": "user", "content": "q0"}, {"role": "assistant", "content": "a0"}]
+    assert ds[0]["source"] == "alpaca-mini" and ds[0]["id"] == "train.jsonl:1"
+    both = llmdata.load("alpaca-mini")
+    assert isinstance(both, datasets.DatasetDict) and set(both) == {"train", "test"}
+    stream = llmdata.load("alpaca-mini", split="test", streaming=True)
+    assert isinstance(stream, datasets.IterableDataset)
+    assert next(iter(stream))["messages"][0]["content"] == "t\n\nx"
+
+
+def test_load_fetches_first_when_missing(served):
+    ds = llmdata.load("alpaca-mini", split="test")
+    assert len(ds) == 1
+    out = settings.normalized_dir() / "alpaca-mini" / COMMIT / "chat"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["splits"]["train"]["written"] + manifest["splits"]["train"]["rejected"] == 51
+
+
+def test_renormalizes_when_the_converter_version_changes(served, monkeypatch):
+    llmdata.load("alpaca-mini", split="train")
+    out = settings.normalized_dir() / "alpaca-mini" / COMMIT / "chat" / "manifest.json"
+    first = json.loads(out.read_text())["created"], out.stat().st_mtime_ns
+    llmdata.load("alpaca-mini", split="train")
+    assert out.stat().st_mtime_ns == first[1]  # unchanged inputs: reused
+    monkeypatch.setitem(REGISTRY, "alpaca", dataclasses.replace(REGISTRY["alpaca"], version=99))
+    llmdata.load("alpaca-mini", split="train")
+    assert json.loads(out.read_text())["converter_version"] == 99
+
+
+def test_raw_only_and_unknown_split_and_offline(served, cli, monkeypatch):
+    assert cli("fetch", "alpaca-mini", "--raw-only", "-q").code == 0
+    assert not (settings.normalized_dir() / "alpaca-mini").exists()
+    with pytest.raises(ValueError, match="no split 'validation'"):
+        llmdata.load("alpaca-mini", split="validation")
+    monkeypatch.setenv("LLMDATA_OFFLINE", "1")
+    assert len(llmdata.load("alpaca-mini", split="train")) == 50  # normalizes from the store, offline
+
+
+def test_offline_and_not_in_store(served, monkeypatch):
+    monkeypatch.setenv("LLMDATA_OFFLINE", "1")
+    with pytest.raises(OfflineError):
+        llmdata.load("alpaca-mini")
+
+
+def test_strict_fetch_fails_on_the_broken_record(served, cli):
+    result = cli("fetch", "alpaca-mini", "--strict", "-q")
+    assert result.code == 2 and "train.jsonl line 51: missing field 'output'" in result.err
