@@ -252,3 +252,54 @@ def test_strict_fails_and_keeps_previous_output(tmp_path):
                   strict=True)
     assert json.loads((out / "manifest.json").read_text())["splits"]["train"]["written"] == 1
     assert sorted(p.name for p in out.parent.iterdir()) == ["chat"]  # no work directory left behind
+
+
+# ----------------------------------------------------------------- trees and ranked answers
+
+OASST_TREE = {"message_tree_id": "t1", "tree_state": "ready_for_export", "prompt": {
+    "message_id": "m0", "text": "What is RLHF?", "role": "prompter", "lang": "en", "replies": [
+        {"message_id": "m1", "text": "Reinforcement learning from human feedback.", "role": "assistant", "rank": 0,
+         "replies": [{"message_id": "m3", "text": "Example?", "role": "prompter", "replies": [
+             {"message_id": "m4", "text": "InstructGPT.", "role": "assistant", "rank": 0}]}]},
+        {"message_id": "m2", "text": "A pizza topping.", "role": "assistant", "rank": 2, "replies": []},
+        {"message_id": "m5", "text": "spam", "role": "assistant", "rank": None, "deleted": True},
+    ]}}
+
+
+def test_oasst1_threads_best_and_all():
+    [best] = run("oasst1", OASST_TREE)
+    assert [m["content"] for m in best["messages"]] == [
+        "What is RLHF?", "Reinforcement learning from human feedback.", "Example?", "InstructGPT."]
+    assert len(run("oasst1", OASST_TREE, paths="all")) == 2  # the deleted reply is skipped
+
+
+def test_oasst1_pairs_from_sibling_ranks():
+    [pair] = run("oasst1-pairs", OASST_TREE)
+    assert pair["prompt"] == [{"role": "user", "content": "What is RLHF?"}]
+    assert pair["chosen"][0]["content"].startswith("Reinforcement") and pair["rejected"][0]["content"] == "A pizza topping."
+    with pytest.raises(Reject, match="no ranked sibling"):
+        run("oasst1-pairs", {"prompt": {"text": "hi", "role": "prompter", "replies": []}})
+    with pytest.raises(Reject, match="root"):
+        run("oasst1", {"prompt": {"text": "", "role": "prompter"}})
+
+
+def test_ranked_answers_stack_exchange():
+    record = {"qid": 1, "question": "How to sort?", "answers": [
+        {"answer_id": 1, "pm_score": 2, "text": "sorted()"}, {"answer_id": 2, "pm_score": 9, "text": "list.sort()"},
+        {"answer_id": 3, "pm_score": -1, "text": "by hand"}]}
+    [row] = run("ranked-answers", record)
+    assert (row["chosen"][0]["content"], row["rejected"][0]["content"]) == ("list.sort()", "by hand")
+    assert (row["score_chosen"], row["score_rejected"]) == (9.0, -1.0)
+    assert len(run("ranked-answers", record, pairs="best-vs-rest")) == 2
+    with pytest.raises(Reject, match="different scores"):
+        run("ranked-answers", {"question": "q", "answers": [{"text": "a", "pm_score": 1}, {"text": "b", "pm_score": 1}]})
+
+
+def test_hc3_human_vs_chatgpt():
+    record = {"id": "0", "question": "为什么天是蓝的？", "human_answers": ["瑞利散射。"], "chatgpt_answers": ["因为光的散射。"]}
+    [row] = run("hc3", record)
+    assert row["chosen"][0]["content"] == "瑞利散射。"
+    [flip] = run("hc3", record, prefer="chatgpt")
+    assert flip["chosen"][0]["content"] == "因为光的散射。"
+    with pytest.raises(Reject, match="no non-empty answer"):
+        run("hc3", {**record, "human_answers": [""]})

@@ -118,3 +118,52 @@ def pku_saferlhf(record: dict, o: dict):
     check_pair([msg("user", prompt)], chosen, rejected)
     yield Row({"prompt": [msg("user", prompt)], "chosen": chosen, "rejected": rejected},
               {"prompt", "response_0", "response_1", id_key})
+
+
+@converter("ranked-answers", "preference")
+def ranked_answers(record: dict, o: dict):
+    """A question with scored answers (Stack Exchange pm_score ...): highest vs lowest score, or best vs each lower.
+
+    Options: question (default 'question'), answers ('answers'), text ('text'), score_field ('pm_score'),
+    pairs ('best-vs-worst' | 'best-vs-rest').
+    """
+    qkey, akey = o.get("question", "question"), o.get("answers", "answers")
+    tkey, skey = o.get("text", "text"), o.get("score_field", "pm_score")
+    question = need_str(record, qkey)
+    answers = record.get(akey)
+    if not isinstance(answers, list):
+        raise Reject(f"field {akey!r} should be a list of answers")
+    scored = [a for a in answers if isinstance(a, dict) and isinstance(a.get(tkey), str) and a[tkey].strip()
+              and isinstance(a.get(skey), (int, float)) and not isinstance(a.get(skey), bool)]
+    scored.sort(key=lambda a: a[skey], reverse=True)
+    if len(scored) < 2 or scored[0][skey] == scored[-1][skey]:
+        raise Reject("fewer than two answers with different scores")
+    worse = scored[-1:] if o.get("pairs", "best-vs-worst") == "best-vs-worst" else \
+        [a for a in scored[1:] if a[skey] < scored[0][skey]]
+    prompt = [msg("user", question)]
+    for other in worse:
+        chosen, rejected = [msg("assistant", scored[0][tkey])], [msg("assistant", other[tkey])]
+        check_pair(prompt, chosen, rejected)
+        yield Row({"prompt": prompt, "chosen": chosen, "rejected": rejected,
+                   "score_chosen": float(scored[0][skey]), "score_rejected": float(other[skey])}, {qkey, akey})
+
+
+@converter("hc3", "preference")
+def hc3(record: dict, o: dict):
+    """HC3: question + human_answers + chatgpt_answers; prefer: human (default) or chatgpt."""
+    question = need_str(record, "question")
+    sides = {}
+    for key in ("human_answers", "chatgpt_answers"):
+        values = record.get(key)
+        if not isinstance(values, list):
+            raise Reject(f"field {key!r} should be a list")
+        texts = [v for v in values if isinstance(v, str) and v.strip()]
+        if not texts:
+            raise Reject(f"no non-empty answer in {key!r}")
+        sides[key] = texts[0]
+    prefer = "chatgpt_answers" if o.get("prefer") == "chatgpt" else "human_answers"
+    other = "human_answers" if prefer == "chatgpt_answers" else "chatgpt_answers"
+    prompt = [msg("user", question)]
+    chosen, rejected = [msg("assistant", sides[prefer])], [msg("assistant", sides[other])]
+    check_pair(prompt, chosen, rejected)
+    yield Row({"prompt": prompt, "chosen": chosen, "rejected": rejected}, {"question", "human_answers", "chatgpt_answers"})
