@@ -303,3 +303,65 @@ def test_hc3_human_vs_chatgpt():
     assert flip["chosen"][0]["content"] == "因为光的散射。"
     with pytest.raises(Reject, match="no non-empty answer"):
         run("hc3", {**record, "human_answers": [""]})
+
+
+def test_columnar_and_row_paths_give_the_same_rows(tmp_path, monkeypatch):
+    import dataclasses
+
+    records = [
+        {"instruction": "  Translate ", "input": " 你好 ", "output": "Hello"},
+        {"instruction": "", "input": "only input", "output": "x"},
+        {"instruction": "no input", "output": "y", "extra": {"k": [1, 2]}},
+        {"instruction": "null input", "input": None, "output": "z"},
+        {"instruction": "", "input": "", "output": "rejected: empty prompt"},
+        {"instruction": "q", "output": "   "},
+        {"instruction": "q"},
+        {"instruction": "tab\tand newline\n", "input": "\n", "output": " keep spaces "},
+    ]
+    raw = tmp_path / "mixed.jsonl"
+    raw.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    batch = normalize({"train": [(raw, "mixed.jsonl")]}, FormatSpec("jsonl", "alpaca"), source="s",
+                      out_dir=tmp_path / "batch")
+    monkeypatch.setitem(REGISTRY, "alpaca", dataclasses.replace(REGISTRY["alpaca"], batch=None))
+    rows = normalize({"train": [(raw, "mixed.jsonl")]}, FormatSpec("jsonl", "alpaca"), source="s",
+                     out_dir=tmp_path / "rows")
+    assert batch["splits"]["train"]["rejected"] == rows["splits"]["train"]["rejected"] == 3
+    read = lambda d: pq.read_table(tmp_path / d / "train-00000.parquet").to_pylist()  # noqa: E731
+    assert read("batch") == read("rows")
+    assert (tmp_path / "batch" / "train.rejects.jsonl").read_text() == (tmp_path / "rows" / "train.rejects.jsonl").read_text()
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+def test_arrow_reader_path_matches_the_record_path(tmp_path, monkeypatch, blank_line):
+    import dataclasses
+
+    from llmdata.normalize.converters import columnar
+
+    records = [{"instruction": f"q{i} ", "input": "" if i % 2 else f" in{i}", "output": f"a{i}"} for i in range(30)]
+    records[7]["output"] = "  "
+    records[11] = {"instruction": "", "input": "", "output": "x"}
+    lines = [json.dumps(r) for r in records]
+    if blank_line:
+        lines.insert(5, "")  # row numbers no longer equal line numbers: the fast path must step aside
+    raw = tmp_path / "plain.jsonl"
+    raw.write_text("\n".join(lines) + "\n")
+    spec = FormatSpec("jsonl", "alpaca")
+    from llmdata.normalize import pipeline
+
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    used = pipeline._convert_split_arrow([(raw, "plain.jsonl")], spec, REGISTRY["alpaca"], "s", "train", probe, False)
+    assert (used is None) == blank_line  # the fast path ran, or stepped aside for the blank line
+    assert blank_line or list(probe.glob("*.parquet"))
+    assert not blank_line or not list(probe.glob("*.parquet"))  # nothing left behind when it steps aside
+    fast = normalize({"train": [(raw, "plain.jsonl")]}, spec, source="s", out_dir=tmp_path / "fast")
+    monkeypatch.setattr(columnar, "TABLE_TWINS", {})
+    monkeypatch.setitem(REGISTRY, "alpaca", dataclasses.replace(REGISTRY["alpaca"], batch=None))
+    slow = normalize({"train": [(raw, "plain.jsonl")]}, spec, source="s", out_dir=tmp_path / "slow")
+    assert fast["splits"]["train"]["read"] == slow["splits"]["train"]["read"] == 30
+    assert fast["splits"]["train"]["rejected"] == 2
+    read = lambda d: pq.read_table(tmp_path / d / "train-00000.parquet").to_pylist()  # noqa: E731
+    assert read("fast") == read("slow")
+    rejects = lambda d: [json.loads(x)["position"] for x in (tmp_path / d / "train.rejects.jsonl").read_text().splitlines()]  # noqa: E731
+    assert rejects("fast") == rejects("slow") == (["plain.jsonl line 9", "plain.jsonl line 13"] if blank_line
+                                                   else ["plain.jsonl line 8", "plain.jsonl line 12"])

@@ -61,59 +61,173 @@ def _reason_key(reason: str) -> str:
     return reason.split(":")[0][:80]
 
 
+BATCH = 20_000
+
+
+class _SplitRun:
+    """State of one split's conversion: the writer, the counts and the reject policy."""
+
+    def __init__(self, conv, spec: FormatSpec, source: str, split: str, directory: Path, strict: bool) -> None:
+        self.conv, self.spec, self.source, self.strict = conv, spec, source, strict
+        self.writer = SplitWriter(directory, conv.produces, split)
+        self.counts = SplitCounts()
+
+    def reject(self, position, reason: str, raw: object) -> None:
+        if self.strict:
+            raise StrictConversionError(f"{position}: {reason}",
+                                        hint="drop --strict to send such records to the rejects file")
+        self.writer.reject(str(position), reason, raw)
+        self.counts.rejected += 1
+        key = _reason_key(reason)
+        self.counts.reject_reasons[key] = self.counts.reject_reasons.get(key, 0) + 1
+
+    def rows(self, position, record: object) -> None:
+        """The row converter on one record: rows written, or the record rejected with its reason."""
+        if isinstance(record, BadRecord):
+            return self.reject(position, record.reason, record.raw)
+        if not isinstance(record, dict):
+            return self.reject(position, f"record is a {type(record).__name__}, not an object", record)
+        try:
+            rows = list(self.conv.fn(record, self.spec.options))
+        except Reject as exc:
+            return self.reject(position, str(exc), record)
+        if not rows:
+            return self.reject(position, "the converter produced no rows", record)
+        self.counts.written += 1
+        base = rows[0].native_id or f"{position.file}:{position.number}"
+        for k, row in enumerate(rows):
+            meta = {key: value for key, value in record.items() if key not in row.consumed}
+            row.fields["id"] = base if len(rows) == 1 else f"{base}#{k}"
+            row.fields["source"] = self.source
+            row.fields["meta"] = orjson.dumps(meta, default=str).decode()
+            self.writer.add(row.fields)
+        return None
+
+    def batch(self, items: list) -> None:
+        """A batch through the columnar twin when there is one; row by row otherwise."""
+        where = [i for i, (_, rec) in enumerate(items) if isinstance(rec, dict)]
+        result = self.conv.batch([items[i][1] for i in where], self.spec.options) if self.conv.batch and where else None
+        if result is None:
+            for position, record in items:
+                self.rows(position, record)
+            return
+        columns, rejected = result
+        by_row = set(range(len(items))) - set(where)
+        by_row.update(where[i] for i in rejected)
+        for index in sorted(by_row):  # in file order; the row converter says why each one fails
+            self.rows(*items[index])
+        kept = [items[i] for i in where if i not in by_row]
+        consumed = columns.pop("consumed")
+        plain = columns.pop("plain", False)
+        dumps = orjson.dumps
+        metas = ["{}"] * len(kept) if plain else [
+            "{}" if rec.keys() <= consumed else dumps({k: v for k, v in rec.items() if k not in consumed},
+                                                      default=str).decode() for _, rec in kept]
+        ids = [f"{pos.file}:{pos.number}" for pos, _ in kept]
+        self.writer.add_columns({"id": ids, "source": [self.source] * len(kept), "meta": metas, **columns})
+        self.counts.written += len(kept)
+
+
 def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: str, split: str,
                   directory: Path, strict: bool = False, progress=None) -> SplitCounts:
     """Convert the files of one split into ``directory``; ``inputs`` are (path, name shown in positions)."""
     conv = get(spec.converter)
-    writer = SplitWriter(directory, conv.produces, split)
-    counts = SplitCounts()
-    dumps = orjson.dumps
+    if _arrow_eligible(conv, spec, inputs):
+        counts = _convert_split_arrow(inputs, spec, conv, source, split, directory, strict)
+        if counts is not None:
+            return counts
+    run = _SplitRun(conv, spec, source, split, directory, strict)
+    pending: list = []
     try:
         for path, name in inputs:
-            for position, record in read_records(path, spec.reader, name=name, encoding=spec.encoding,
-                                                 options=spec.options):
-                counts.read += 1
-                if progress is not None and counts.read % 10_000 == 0:
-                    progress(counts.read)
-                reason = None
-                rows = []
-                if isinstance(record, BadRecord):
-                    reason, raw = record.reason, record.raw
-                elif not isinstance(record, dict):
-                    reason, raw = f"record is a {type(record).__name__}, not an object", record
-                else:
-                    raw = record
-                    try:
-                        rows = list(conv.fn(record, spec.options))
-                        if not rows:
-                            reason = "the converter produced no rows"
-                    except Reject as exc:
-                        reason = str(exc)
-                if reason is not None:
-                    if strict:
-                        raise StrictConversionError(f"{position}: {reason}",
-                                                    hint="drop --strict to send such records to the rejects file")
-                    writer.reject(str(position), reason, raw)
-                    counts.rejected += 1
-                    key = _reason_key(reason)
-                    counts.reject_reasons[key] = counts.reject_reasons.get(key, 0) + 1
-                    continue
-                counts.written += 1
-                base = rows[0].native_id or f"{name}:{position.number}"
-                for k, row in enumerate(rows):
-                    meta = {key: value for key, value in record.items() if key not in row.consumed}
-                    row.fields["id"] = base if len(rows) == 1 else f"{base}#{k}"
-                    row.fields["source"] = source
-                    row.fields["meta"] = dumps(meta, default=str).decode()
-                    writer.add(row.fields)
-        writer.close()
+            for item in read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options):
+                pending.append(item)
+                if len(pending) >= BATCH:
+                    run.counts.read += len(pending)
+                    run.batch(pending)
+                    pending = []
+                    if progress is not None:
+                        progress(run.counts.read)
+        run.counts.read += len(pending)
+        run.batch(pending)
+        run.writer.close()
     except BaseException:
-        writer.abort()
+        run.writer.abort()
         raise
-    counts.rows = writer.rows
-    counts.shards = writer.shards
-    counts.rejects_file = f"{split}.rejects.jsonl" if writer.rejects else None
+    counts = run.counts
+    counts.rows = run.writer.rows
+    counts.shards = run.writer.shards
+    counts.rejects_file = f"{split}.rejects.jsonl" if run.writer.rejects else None
     return counts
+
+
+def _arrow_eligible(conv, spec: FormatSpec, inputs) -> bool:
+    """Plain UTF-8 JSON Lines files and a converter with a table twin: pyarrow's JSON reader can do the parsing."""
+    from .converters.columnar import TABLE_TWINS
+    from .readers import is_plain_jsonl
+
+    return (conv.name in TABLE_TWINS and spec.reader in ("json", "jsonl") and spec.encoding == "utf-8"
+            and all(is_plain_jsonl(path) for path, _ in inputs))
+
+
+def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
+                         strict: bool) -> SplitCounts | None:
+    """Parse with pyarrow's JSON reader and convert whole blocks; None means "use the record path".
+
+    Rows map to lines only when the file has no blank lines, which is checked by
+    counting: any surprise (a malformed line, a type change between blocks, extra
+    fields) abandons this attempt before anything is published.
+    """
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    from .converters.columnar import TABLE_TWINS
+    from .readers import Position, count_lines
+
+    table_fn = TABLE_TWINS[conv.name]
+    run = _SplitRun(conv, spec, source, split, directory, strict)
+    try:
+        for path, name in inputs:
+            lines = count_lines(path)
+            row = 0
+            with pj.open_json(path, read_options=pj.ReadOptions(block_size=4 << 20)) as reader:
+                for batch in reader:
+                    table = pa.Table.from_batches([batch])
+                    result = table_fn(table, spec.options)
+                    if result is None:
+                        raise _UseRecordPath
+                    messages, rejected = result
+                    skip = set(rejected)
+                    for index in rejected:
+                        record = {k: v for k, v in table.slice(index, 1).to_pylist()[0].items() if v is not None}
+                        run.rows(Position(name, "line", row + index + 1), record)
+                    n = table.num_rows
+                    ids = [f"{name}:{row + i + 1}" for i in range(n) if i not in skip]
+                    run.writer.add_columns({"id": ids, "source": [source] * len(ids), "meta": ["{}"] * len(ids),
+                                            "messages": messages})
+                    run.counts.read += n
+                    run.counts.written += len(ids)
+                    row += n
+            if row != lines:
+                raise _UseRecordPath
+        run.writer.close()
+    except (_UseRecordPath, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        run.writer.abort()
+        for leftover in directory.glob(f"{split}-*.parquet"):
+            leftover.unlink()
+        (directory / f"{split}.rejects.jsonl").unlink(missing_ok=True)
+        return None
+    except BaseException:
+        run.writer.abort()
+        raise
+    counts = run.counts
+    counts.rows, counts.shards = run.writer.rows, run.writer.shards
+    counts.rejects_file = f"{split}.rejects.jsonl" if run.writer.rejects else None
+    return counts
+
+
+class _UseRecordPath(Exception):
+    """The fast path met something only the record path handles exactly."""
 
 
 def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, source: str, out_dir: Path,

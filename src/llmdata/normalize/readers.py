@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from operator import itemgetter
 
 import orjson
 
@@ -41,14 +42,20 @@ class BadRecord:
     raw: str
 
 
-@dataclass(frozen=True)
-class Position:
-    file: str
-    unit: str  # "line", "item", "row", "object"
-    number: int
+class Position(tuple):
+    """Where a record came from: (file, unit, number); a bare tuple because one is made per record."""
+
+    __slots__ = ()
+
+    def __new__(cls, file: str, unit: str, number: int):  # noqa: D102
+        return tuple.__new__(cls, (file, unit, number))
+
+    file = property(itemgetter(0))
+    unit = property(itemgetter(1))  # "line", "item", "row", "object"
+    number = property(itemgetter(2))
 
     def __str__(self) -> str:
-        return f"{self.file} {self.unit} {self.number}"
+        return f"{self[0]} {self[1]} {self[2]}"
 
 
 def _open_bytes(path: Path) -> io.BufferedIOBase:
@@ -79,12 +86,13 @@ def _decode(data: bytes, encoding: str, where: str) -> str:
 
 
 def iter_jsonl(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Position, object]]:
+    new = tuple.__new__
     for number, line in enumerate(handle, start=1):
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         if not line.strip():
             continue
-        pos = Position(name, "line", number)
+        pos = new(Position, (name, "line", number))
         try:
             text = line if encoding == "utf-8" else line.decode(encoding).encode("utf-8")
             yield pos, orjson.loads(text)
@@ -95,16 +103,21 @@ def iter_jsonl(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Pos
             yield pos, BadRecord(reason, line[:200].decode("utf-8", "replace"))
 
 
+def iter_json_array(data: bytes, name: str) -> Iterator[tuple[Position, object]]:
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ReadError(f"{name}: invalid JSON array: {exc}", hint="check that the download is complete") from None
+    new = tuple.__new__
+    for index, item in enumerate(items):
+        yield new(Position, (name, "item", index)), item
+
+
 def iter_json_document(text: str, name: str) -> Iterator[tuple[Position, object]]:
     """A JSON array (one record per item), or objects written one after another."""
     stripped = text.lstrip()
     if stripped.startswith("["):
-        try:
-            data = orjson.loads(stripped)
-        except orjson.JSONDecodeError as exc:
-            raise ReadError(f"{name}: invalid JSON array: {exc}", hint="check that the download is complete") from None
-        for index, item in enumerate(data):
-            yield Position(name, "item", index), item
+        yield from iter_json_array(stripped.encode("utf-8"), name)
         return
     decoder = json.JSONDecoder()
     index, number, end = 0, 0, len(text)
@@ -136,6 +149,10 @@ def iter_json_auto(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple
         if is_jsonl:
             yield from iter_jsonl(handle, name, encoding)
             return
+    if first == b"[" and encoding == "utf-8":  # orjson parses bytes without a decode pass
+        data = handle.read()
+        yield from iter_json_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name)
+        return
     yield from iter_json_document(_decode(handle.read(), encoding, name), name)
 
 
@@ -219,3 +236,33 @@ def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) 
                                               header=options.get("header", True), columns=options.get("columns"))
                 else:
                     raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members")
+
+
+def is_plain_jsonl(path: Path) -> bool:
+    """Uncompressed, BOM-less JSON Lines: what pyarrow's JSON reader parses exactly like we do."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] == b"PK\x03\x04":
+        return False
+    first_line = head.split(b"\n", 1)[0].strip()
+    if not first_line.startswith(b"{"):
+        return False
+    try:
+        orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a file (a last line without a newline counts)."""
+    count = 0
+    last = b"\n"
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(16 << 20), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (0 if last == b"\n" else 1)

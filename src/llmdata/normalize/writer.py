@@ -35,6 +35,21 @@ class SplitWriter:
         if len(self.buffer["id"]) >= BATCH_ROWS:
             self._flush()
 
+    def add_columns(self, columns: dict) -> None:
+        """A whole batch at once (lists or Arrow arrays per column), after any buffered rows."""
+        import pyarrow as pa
+
+        if not columns["id"]:
+            return
+        self._flush()
+        schema = arrow_schema(self.fmt)
+        arrays = [columns[name] if name in columns else pa.nulls(len(columns["id"]), schema.field(name).type)
+                  for name in self.columns]
+        table = pa.Table.from_arrays([pa.array(a, type=schema.field(n).type) if isinstance(a, list) else
+                                      a.cast(schema.field(n).type) for a, n in zip(arrays, self.columns)],
+                                     schema=schema)
+        self._write(table)
+
     def reject(self, position: str, reason: str, raw: object) -> None:
         if self._rejects is None:
             self._rejects = open(self.directory / f"{self.split}.rejects.jsonl", "wb")  # noqa: SIM115
@@ -44,13 +59,17 @@ class SplitWriter:
 
     def _flush(self) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        count = len(self.buffer["id"])
-        if not count:
+        if not self.buffer["id"]:
             return
         table = pa.Table.from_pydict(self.buffer, schema=arrow_schema(self.fmt))
         self.buffer = {c: [] for c in self.columns}
+        self._write(table)
+
+    def _write(self, table) -> None:
+        import pyarrow.parquet as pq
+
+        count = table.num_rows
         if self._writer is None or self._shard_rows >= self.shard_rows:
             self._close_shard()
             name = f"{self.split}-{len(self.shards):05d}.parquet"

@@ -36,6 +36,9 @@ class Row:
 ConvertFn = Callable[[dict, dict], Iterable[Row]]
 
 
+BatchFn = Callable[[list[dict], dict], "tuple[dict, list[int]] | None"]
+
+
 @dataclass(frozen=True)
 class Converter:
     name: str
@@ -43,6 +46,7 @@ class Converter:
     version: int
     fn: ConvertFn
     doc: str
+    batch: BatchFn | None = None  # optional columnar twin of ``fn``: same output, whole batches at once
 
 
 REGISTRY: dict[str, Converter] = {}
@@ -107,3 +111,15 @@ def map_role(raw: object, role_map: dict[str, str]) -> str:
     if key in role_map:
         return role_map[key]
     raise Reject(f"unknown role {raw!r}; map it with the converter option roles: {{{raw}: user|assistant|system|tool}}")
+
+
+def batch_for(name: str) -> Callable[[BatchFn], BatchFn]:
+    """Attach a columnar implementation to an already registered converter."""
+
+    def attach(fn: BatchFn) -> BatchFn:
+        import dataclasses
+
+        REGISTRY[name] = dataclasses.replace(REGISTRY[name], batch=fn)
+        return fn
+
+    return attach
