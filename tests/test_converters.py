@@ -365,3 +365,21 @@ def test_arrow_reader_path_matches_the_record_path(tmp_path, monkeypatch, blank_
     rejects = lambda d: [json.loads(x)["position"] for x in (tmp_path / d / "train.rejects.jsonl").read_text().splitlines()]  # noqa: E731
     assert rejects("fast") == rejects("slow") == (["plain.jsonl line 9", "plain.jsonl line 13"] if blank_line
                                                    else ["plain.jsonl line 8", "plain.jsonl line 12"])
+
+
+def test_preference_rows_validate_against_the_published_schema(tmp_path):
+    import jsonschema
+    from referencing import Registry, Resource
+
+    from llmdata import resources
+
+    chat = json.loads(resources.schema_path("formats/chat.schema.json").read_text())
+    pref = json.loads(resources.schema_path("formats/preference.schema.json").read_text())
+    registry = Registry().with_resources([("chat.schema.json", Resource.from_contents(chat))])
+    raw = tmp_path / "hh.jsonl"
+    raw.write_text(json.dumps({"chosen": HH_CHOSEN, "rejected": HH_REJECTED}) + "\n")
+    out = tmp_path / "pref"
+    normalize({"train": [(raw, "hh.jsonl")]}, FormatSpec("jsonl", "hh-rlhf"), source="hh", out_dir=out)
+    [row] = pq.read_table(out / "train-00000.parquet").to_pylist()
+    jsonschema.Draft202012Validator(pref, registry=registry).validate(row)
+    assert set(row) == set(pref["properties"])

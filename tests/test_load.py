@@ -87,3 +87,20 @@ def test_offline_and_not_in_store(served, monkeypatch):
 def test_strict_fetch_fails_on_the_broken_record(served, cli):
     result = cli("fetch", "alpaca-mini", "--strict", "-q")
     assert result.code == 2 and "train.jsonl line 51: missing field 'output'" in result.err
+
+
+def test_loaded_rows_validate_against_the_published_json_schemas(served):
+    import jsonschema
+    from referencing import Registry, Resource
+
+    from llmdata import resources
+
+    schemas = {name: json.loads(resources.schema_path(f"formats/{name}.schema.json").read_text())
+               for name in ("chat", "preference")}
+    registry = Registry().with_resources(
+        [("chat.schema.json", Resource.from_contents(schemas["chat"]))])
+    ds = llmdata.load("alpaca-mini", split="train")
+    validator = jsonschema.Draft202012Validator(schemas["chat"], registry=registry)
+    for row in ds.select(range(5)):
+        validator.validate(row)
+        assert isinstance(json.loads(row["meta"]), dict)
