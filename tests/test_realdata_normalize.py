@@ -1,5 +1,8 @@
 """Real files from ../shared/realdata convert with every record accounted for (skipped when absent).
 
+Training sets must produce trainable rows; evaluation sets must parse their answers
+(every GSM8K answer a number, every CMMLU row four choices and a label A-D).
+
 The converter and its options come from the catalog entry that pins the file,
 so this also checks that the catalog's format declarations are right.
 """
@@ -14,17 +17,17 @@ from conftest import SHARED
 
 from llmdata import resources
 from llmdata.catalog.validate import read_catalog_file
+from llmdata.normalize.converters import REGISTRY
 from llmdata.normalize.pipeline import FormatSpec, normalize
 
 REALDATA = SHARED / "realdata"
 MANIFEST = REALDATA / "MANIFEST.yaml"
-TRAINING_CATEGORIES = {"sft", "multiturn", "preference"}
 
 
 def _manifest_files():
     if not MANIFEST.is_file():
         return []
-    return [f for f in yaml.safe_load(MANIFEST.read_text("utf-8"))["files"] if f.get("category") in TRAINING_CATEGORIES]
+    return yaml.safe_load(MANIFEST.read_text("utf-8"))["files"]
 
 
 def _entry_for(repo: str, path: str):
@@ -45,9 +48,11 @@ def test_real_file_converts_with_counts_accounted(item, tmp_path):
     if entry is None:
         pytest.skip(f"no catalog entry pins {item['repo']}/{item['path']}")
     fmt = entry["format"]
-    if fmt["produces"] not in ("chat", "preference"):
-        assert fmt["produces"] != "unsupported" or len(fmt["reason"]) > 10
-        pytest.skip(f"{entry['id']} produces {fmt['produces']}")
+    if fmt["produces"] == "unsupported":
+        assert len(fmt["reason"]) > 10
+        pytest.skip(f"{entry['id']}: unsupported ({fmt['reason']})")
+    if fmt["converter"] not in REGISTRY:
+        pytest.skip(f"{entry['id']}: converter {fmt['converter']} not implemented")
     raw = REALDATA / item["saved_as"]
     out = tmp_path / fmt["produces"]
     manifest = normalize({"train": [(raw, item["path"])]}, FormatSpec.from_entry(fmt), source=entry["id"], out_dir=out)
@@ -59,8 +64,20 @@ def test_real_file_converts_with_counts_accounted(item, tmp_path):
     assert table.num_rows == counts["rows"] >= counts["written"]
     ids = table.column("id").to_pylist()
     assert len(set(ids)) == len(ids)
-    first = table.slice(0, 1).to_pylist()[0]
-    if fmt["produces"] == "chat":
-        assert first["messages"][-1]["role"] == "assistant"
-    else:
-        assert first["chosen"] != first["rejected"]
+    rows = table.to_pylist()
+    produces = fmt["produces"]
+    if produces == "chat":
+        assert all(r["messages"][-1]["role"] == "assistant" for r in rows)
+    elif produces == "preference":
+        assert all(r["chosen"] != r["rejected"] for r in rows)
+    elif produces == "mcq":  # e.g. every CMMLU row has 4 choices and a label A-D
+        assert all(len(r["choices"]) == 4 and r["answer"] in "ABCD" and r["subject"] for r in rows)
+    elif produces == "qa":
+        assert all(r["question"] and r["answer"] for r in rows)
+        if fmt["converter"] == "gsm8k":  # every GSM8K answer yields a number
+            assert counts["written"] == counts["read"]
+            assert all(float(r["answer"]) == float(r["answer"]) for r in rows)
+    elif produces == "code":
+        assert all(r["entry_point"] and r["tests"] for r in rows)
+    elif produces == "text":
+        assert all(r["text"] for r in rows)

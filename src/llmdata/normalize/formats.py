@@ -8,6 +8,9 @@ FORMAT_COLUMNS = {
     "chat": ("id", "source", "messages", "meta"),
     "preference": ("id", "source", "prompt", "chosen", "rejected", "score_chosen", "score_rejected", "meta"),
     "text": ("id", "source", "text", "meta"),
+    "mcq": ("id", "source", "subject", "question", "choices", "answer", "meta"),
+    "qa": ("id", "source", "question", "answer", "rationale", "meta"),
+    "code": ("id", "source", "prompt", "tests", "entry_point", "reference", "meta"),
 }
 
 
@@ -21,7 +24,12 @@ def arrow_schema(fmt: str):
         "id": pa.string(), "source": pa.string(), "meta": pa.string(), "text": pa.string(),
         "messages": messages, "prompt": messages, "chosen": messages, "rejected": messages,
         "score_chosen": pa.float64(), "score_rejected": pa.float64(),
+        "subject": pa.string(), "question": pa.string(), "choices": pa.list_(pa.string()), "answer": pa.string(),
+        "rationale": pa.string(), "tests": pa.string(), "entry_point": pa.string(),
+        "reference": pa.string(),
     }
+    if fmt == "code":
+        fields["prompt"] = pa.string()
     try:
         columns = FORMAT_COLUMNS[fmt]
     except KeyError:

@@ -97,6 +97,7 @@ class _SplitRun:
         base = rows[0].native_id or f"{position.file}:{position.number}"
         for k, row in enumerate(rows):
             meta = {key: value for key, value in record.items() if key not in row.consumed}
+            meta.update(row.fields.pop("_meta", None) or {})
             row.fields["id"] = base if len(rows) == 1 else f"{base}#{k}"
             row.fields["source"] = self.source
             row.fields["meta"] = orjson.dumps(meta, default=str).decode()
@@ -140,7 +141,10 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
     pending: list = []
     try:
         for path, name in inputs:
+            subject = _subject_from(name) if spec.options.get("subject_from") == "filename" else None
             for item in read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options):
+                if subject is not None and isinstance(item[1], dict):
+                    item[1].setdefault("subject", subject)
                 pending.append(item)
                 if len(pending) >= BATCH:
                     run.counts.read += len(pending)
@@ -159,6 +163,14 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
     counts.shards = run.writer.shards
     counts.rejects_file = f"{split}.rejects.jsonl" if run.writer.rejects else None
     return counts
+
+
+def _subject_from(name: str) -> str:
+    """data/test/high_school_mathematics.csv -> high_school_mathematics"""
+    stem = name.rsplit("/", 1)[-1].split("!")[-1]
+    for suffix in (".gz", ".jsonl", ".json", ".csv", ".tsv", ".parquet"):
+        stem = stem.removesuffix(suffix)
+    return stem
 
 
 def _arrow_eligible(conv, spec: FormatSpec, inputs) -> bool:

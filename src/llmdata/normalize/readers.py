@@ -195,7 +195,27 @@ def iter_parquet(path: Path, name: str) -> Iterator[tuple[Position, object]]:
 
 def read_records(path: Path, reader: str, *, name: str | None = None, encoding: str = "utf-8",
                  options: dict | None = None) -> Iterator[tuple[Position, object]]:
-    """Records of one file with their positions; ``name`` is what positions and rejects call the file."""
+    """Records of one file with their positions; ``name`` is what positions and rejects call the file.
+
+    Option ``records: KEY`` reads the list under KEY of a top-level object
+    (SQuAD-style ``{"version": .., "data": [...]}``) as the records.
+    """
+    options = options or {}
+    key = options.get("records")
+    if key:
+        for position, document in _read_records(path, reader, name=name, encoding=encoding, options=options):
+            items = document.get(key) if isinstance(document, dict) else None
+            if not isinstance(items, list):
+                raise ReadError(f"{position}: expected an object with a list under {key!r}",
+                                hint="check the `records` option of the entry's format")
+            for index, item in enumerate(items):
+                yield Position(position.file, f"{key}", index), item
+        return
+    yield from _read_records(path, reader, name=name, encoding=encoding, options=options)
+
+
+def _read_records(path: Path, reader: str, *, name: str | None = None, encoding: str = "utf-8",
+                  options: dict | None = None) -> Iterator[tuple[Position, object]]:
     options = options or {}
     name = name or path.name
     if zipfile.is_zipfile(path) and reader != "parquet":

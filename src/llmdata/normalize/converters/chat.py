@@ -180,3 +180,15 @@ def moss(record: dict, o: dict):
 def _native_id(record: dict) -> str | None:
     value = record.get("id")
     return str(value) if isinstance(value, (str, int)) and str(value) else None
+
+
+@converter("ultrachat", "chat")
+def ultrachat(record: dict, o: dict):
+    """UltraChat: {id, data: [user, assistant, user, assistant, ...]} as plain strings."""
+    turns = record.get(o.get("messages", "data"))
+    if not isinstance(turns, list) or not turns:
+        raise Reject("field 'data' should be a non-empty list of utterances")
+    if not all(isinstance(t, str) for t in turns):
+        raise Reject("every utterance in 'data' should be a string")
+    messages = [msg("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(turns)]
+    yield Row({"messages": check_chat(messages)}, {o.get("messages", "data")}, native_id=_native_id(record))

@@ -1,0 +1,240 @@
+"""Converters to the evaluation formats: ``mcq``, ``qa``, ``code`` and ``text``.
+
+Benchmarks that ship one file per subject (CMMLU, MMLU csv) get the subject
+from the file name (catalog option ``subject_from: filename``; the pipeline
+puts it in the record as ``subject``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+
+from .base import Reject, Row, converter, need_str
+
+LETTERS = string.ascii_uppercase
+
+
+def _label(answer: object, n_choices: int) -> str:
+    """'B', 'b', '(B)', 1 (0-based index) -> 'B'; Reject when out of range."""
+    if isinstance(answer, bool):
+        raise Reject(f"answer should be a letter or an index, got {answer!r}")
+    if isinstance(answer, int):
+        label = LETTERS[answer] if 0 <= answer < n_choices else None
+    elif isinstance(answer, str):
+        text = answer.strip().strip("()（）.").upper()
+        label = text if len(text) == 1 and text in LETTERS[:n_choices] else None
+    elif isinstance(answer, list) and len(answer) == 1:
+        return _label(answer[0], n_choices)
+    else:
+        label = None
+    if label is None:
+        raise Reject(f"answer {answer!r} is not one of {', '.join(LETTERS[:n_choices])}")
+    return label
+
+
+def _choice_text(value: object, index: int) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise Reject(f"choice {LETTERS[index]} is empty or not text")
+    return value
+
+
+@converter("mcq", "mcq")
+def mcq(record: dict, o: dict):
+    """Multiple choice: question + choice columns (default A-D) or a list column + answer letter or 0-based index.
+
+    Options: question, choices (list of column names, or one column holding a list), answer, subject.
+    """
+    qkey, akey, skey = o.get("question", "question"), o.get("answer", "answer"), o.get("subject", "subject")
+    spec = o.get("choices", ["A", "B", "C", "D"])
+    question = need_str(record, qkey)
+    if isinstance(spec, str):
+        raw = record.get(spec)
+        if not isinstance(raw, list):
+            raise Reject(f"field {spec!r} should be a list of choices")
+        used = {spec}
+    else:
+        missing = [c for c in spec if c not in record]
+        if missing:
+            raise Reject(f"missing choice column(s) {', '.join(missing)}")
+        raw, used = [record[c] for c in spec], set(spec)
+    if len(raw) < 2:
+        raise Reject("fewer than two choices")
+    choices = [_choice_text(v, i) for i, v in enumerate(raw)]
+    if akey not in record:
+        raise Reject(f"missing field {akey!r}")
+    answer = _label(record[akey], len(choices))
+    subject = record.get(skey)
+    yield Row({"subject": str(subject) if subject is not None else None, "question": question, "choices": choices,
+               "answer": answer}, {qkey, akey, skey, *used})
+
+
+_OPTION_PREFIX = re.compile(r"^\s*[\(（]?([A-Z])[\)）\.．、:：]\s*")
+
+
+@converter("agieval", "mcq")
+def agieval(record: dict, o: dict):
+    """AGIEval: passage?, question, options ['(A)...'], label 'A' (multiple-choice tasks; cloze tasks are rejected)."""
+    question = need_str(record, "question")
+    options = record.get("options")
+    if not isinstance(options, list) or len(options) < 2:
+        raise Reject("no options: a cloze (open-answer) task, not multiple choice")
+    choices = []
+    for i, opt in enumerate(options):
+        text = _choice_text(opt, i)
+        choices.append(_OPTION_PREFIX.sub("", text, count=1))
+    passage = record.get("passage")
+    if isinstance(passage, str) and passage.strip():
+        question = passage.strip() + "\n\n" + question
+    yield Row({"subject": record.get("subject"), "question": question, "choices": choices,
+               "answer": _label(record.get("label"), len(choices))}, {"passage", "question", "options", "label"})
+
+
+def _number(text: str) -> str:
+    cleaned = text.strip().replace(",", "").rstrip(".")
+    try:
+        float(cleaned)
+    except ValueError:
+        raise Reject(f"final answer {text!r} is not a number") from None
+    return cleaned
+
+
+@converter("gsm8k", "qa")
+def gsm8k(record: dict, o: dict):
+    """GSM8K: question + answer whose last line is '#### <number>'; the steps before it become the rationale."""
+    question, answer = need_str(record, "question"), need_str(record, "answer")
+    if "####" not in answer:
+        raise Reject("answer has no '#### <number>' line")
+    steps, final = answer.rsplit("####", 1)
+    yield Row({"question": question, "answer": _number(final), "rationale": steps.strip()}, {"question", "answer"})
+
+
+@converter("math-equation", "qa")
+def math_equation(record: dict, o: dict):
+    """Math23K / Ape210K: original_text, equation ('x=...'), ans; the equation is the rationale."""
+    question = need_str(record, o.get("question", "original_text"))
+    answer = need_str(record, o.get("answer", "ans"))
+    equation = need_str(record, o.get("equation", "equation"), allow_empty=True)
+    yield Row({"question": question, "answer": answer.strip(), "rationale": equation or None},
+              {o.get("question", "original_text"), o.get("answer", "ans"), o.get("equation", "equation")},
+              native_id=str(record["id"]) if "id" in record else None)
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last \\boxed{...} (balanced braces), as MATH solutions mark their answer."""
+    start = text.rfind("\\boxed")
+    if start < 0:
+        return None
+    i = text.find("{", start)
+    if i < 0:
+        return None
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1:j]
+    return None
+
+
+@converter("competition-math", "qa")
+def competition_math(record: dict, o: dict):
+    """MATH: problem, solution (answer = its last \\boxed{}), level, type."""
+    problem, solution = need_str(record, "problem"), need_str(record, "solution")
+    answer = last_boxed(solution)
+    if answer is None:
+        raise Reject("solution has no \\boxed{...} answer")
+    yield Row({"question": problem, "answer": answer.strip(), "rationale": solution}, {"problem", "solution"})
+
+
+def _as_list(value: object) -> list:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = ast.literal_eval(value)
+            return parsed if isinstance(parsed, list) else [value]
+        except (ValueError, SyntaxError):
+            return [value]
+    return []
+
+
+@converter("strategyqa", "qa")
+def strategyqa(record: dict, o: dict):
+    """StrategyQA: question + boolean answer ('yes'/'no'); the facts become the rationale."""
+    question = need_str(record, "question")
+    answer = record.get("answer")
+    if isinstance(answer, str) and answer.strip().lower() in ("true", "false"):
+        answer = answer.strip().lower() == "true"
+    if not isinstance(answer, bool):
+        raise Reject(f"answer should be true or false, got {answer!r}")
+    facts = [str(f) for f in _as_list(record.get("facts"))]
+    yield Row({"question": question, "answer": "yes" if answer else "no", "rationale": " ".join(facts) or None},
+              {"question", "answer", "facts"}, native_id=record.get("qid"))
+
+
+@converter("squad", "qa")
+def squad(record: dict, o: dict):
+    """SQuAD layout (DRCD ...): an article {title, paragraphs: [{context, qas: [{id, question, answers}]}]}.
+
+    One row per question; the passage is in meta as 'context' (the qa format has no context column).
+    """
+    paragraphs = record.get("paragraphs")
+    if not isinstance(paragraphs, list):
+        raise Reject("article has no 'paragraphs' list")
+    rows = []
+    for p in paragraphs:
+        context = p.get("context") if isinstance(p, dict) else None
+        for qa in (p.get("qas") or []) if isinstance(p, dict) else []:
+            answers = [a.get("text") for a in qa.get("answers") or [] if isinstance(a, dict) and a.get("text")]
+            if not isinstance(qa.get("question"), str) or not answers or not context:
+                continue
+            row = Row({"question": qa["question"], "answer": answers[0], "rationale": None}, {"paragraphs"},
+                      native_id=str(qa.get("id")) if qa.get("id") is not None else None)
+            row.fields["_meta"] = {"context": context, "title": record.get("title"), "answers": answers}
+            rows.append(row)
+    if not rows:
+        raise Reject("article has no answerable question")
+    yield from rows
+
+
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
+
+
+@converter("humaneval", "code")
+def humaneval(record: dict, o: dict):
+    """HumanEval: task_id, prompt, canonical_solution, test, entry_point."""
+    yield Row({"prompt": need_str(record, "prompt"), "tests": need_str(record, "test"),
+               "entry_point": need_str(record, "entry_point"),
+               "reference": need_str(record, "canonical_solution", allow_empty=True) or None},
+              {"prompt", "test", "entry_point", "canonical_solution"}, native_id=record.get("task_id"))
+
+
+@converter("mbpp", "code")
+def mbpp(record: dict, o: dict):
+    """MBPP: text (or prompt), code, test_list, test_setup_code; entry_point is the function the tests call."""
+    prompt = need_str(record, "text" if "text" in record else "prompt")
+    code = need_str(record, "code")
+    tests = record.get("test_list")
+    if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
+        raise Reject("test_list should be a non-empty list of assert strings")
+    setup = record.get("test_setup_code") or ""
+    names = _DEF.findall(code)
+    called = [n for n in names if any(re.search(rf"\b{re.escape(n)}\s*\(", t) for t in tests)]
+    if not called:
+        raise Reject("no function in 'code' is called by the tests")
+    yield Row({"prompt": prompt, "tests": "\n".join(([setup] if setup else []) + tests), "entry_point": called[0],
+               "reference": code}, {"text", "prompt", "code", "test_list", "test_setup_code"},
+              native_id=str(record["task_id"]) if "task_id" in record else None)
+
+
+@converter("text", "text")
+def text(record: dict, o: dict):
+    """Pretraining text: one field (option field, default 'text')."""
+    key = o.get("field", "text")
+    yield Row({"text": need_str(record, key)}, {key}, native_id=str(record["id"]) if "id" in record else None)

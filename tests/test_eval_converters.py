@@ -1,0 +1,116 @@
+"""Evaluation converters (mcq, qa, code, text) on fixture records in each benchmark's raw schema."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from llmdata.normalize.converters import Reject, get
+from llmdata.normalize.pipeline import FormatSpec, normalize
+
+
+def run(name: str, record: dict, **options):
+    return [row.fields for row in get(name).fn(record, options)]
+
+
+def test_mcq_letter_columns_and_list_with_index():
+    [row] = run("mcq", {"Question": "女性生殖腺是", "A": "卵巢", "B": "前庭大腺", "C": "前庭球", "D": "乳腺",
+                        "Answer": "A", "subject": "anatomy"}, question="Question", answer="Answer")
+    assert row == {"subject": "anatomy", "question": "女性生殖腺是", "choices": ["卵巢", "前庭大腺", "前庭球", "乳腺"],
+                   "answer": "A"}
+    [mmlu] = run("mcq", {"question": "2+2?", "subject": "math", "choices": ["3", "4", "5", "6"], "answer": 1},
+                 choices="choices")
+    assert mmlu["answer"] == "B"
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ({"question": "q", "A": "a", "B": "b", "C": "c", "D": "d", "answer": "E"}, "not one of A, B, C, D"),
+    ({"question": "q", "A": "a", "B": "", "C": "c", "D": "d", "answer": "A"}, "choice B is empty"),
+    ({"question": "q", "A": "a", "B": "b", "answer": "A"}, "missing choice column"),
+    ({"question": "", "A": "a", "B": "b", "C": "c", "D": "d", "answer": "A"}, "field 'question' is empty"),
+    ({"question": "q", "A": "a", "B": "b", "C": "c", "D": "d", "answer": True}, "letter or an index"),
+])
+def test_mcq_rejects(record, reason):
+    with pytest.raises(Reject, match=reason):
+        run("mcq", record)
+
+
+def test_agieval_options_and_cloze():
+    [row] = run("agieval", {"passage": None, "question": "下列说法正确的是", "options": ["(A)甲", "(B)乙", "(C)丙", "(D)丁"],
+                            "label": "C", "answer": None, "other": None})
+    assert row["choices"] == ["甲", "乙", "丙", "丁"] and row["answer"] == "C"
+    with pytest.raises(Reject, match="cloze"):
+        run("agieval", {"question": "1+1=?", "options": None, "label": None, "answer": "2"})
+
+
+def test_gsm8k_final_number_and_rationale():
+    [row] = run("gsm8k", {"question": "q", "answer": "She sells 16-3-4=<<16-3-4=9>>9 eggs.\n#### 1,018"})
+    assert row["answer"] == "1018" and row["rationale"].startswith("She sells")
+    with pytest.raises(Reject, match="####"):
+        run("gsm8k", {"question": "q", "answer": "no marker"})
+    with pytest.raises(Reject, match="not a number"):
+        run("gsm8k", {"question": "q", "answer": "x\n#### ten"})
+
+
+def test_math_equation_competition_math_strategyqa():
+    [ape] = run("math-equation", {"id": "1", "original_text": "1+1=?", "segmented_text": "1 + 1", "ans": "2",
+                                  "equation": "x=1+1"})
+    assert (ape["answer"], ape["rationale"]) == ("2", "x=1+1")
+    [m] = run("competition-math", {"problem": "p", "level": "Level 1", "type": "Algebra",
+                                   "solution": "So $x = \\boxed{\\frac{1}{2}}$."})
+    assert m["answer"] == "\\frac{1}{2}"
+    with pytest.raises(Reject, match="boxed"):
+        run("competition-math", {"problem": "p", "solution": "no box"})
+    [s] = run("strategyqa", {"qid": "x", "question": "Q?", "answer": False, "facts": ["f1", "f2"]})
+    assert (s["answer"], s["rationale"]) == ("no", "f1 f2")
+    with pytest.raises(Reject, match="true or false"):
+        run("strategyqa", {"question": "Q?", "answer": "maybe"})
+
+
+def test_squad_articles_become_one_row_per_question(tmp_path):
+    doc = {"version": "1.3", "data": [{"title": "梵文", "id": "1", "paragraphs": [{"context": "梵語很古老。", "qas": [
+        {"id": "1-1", "question": "梵語如何？", "answers": [{"text": "很古老", "answer_start": 2}]},
+        {"id": "1-2", "question": "無答案", "answers": []}]}]},
+        {"title": "空", "id": "2", "paragraphs": []}]}
+    raw = tmp_path / "drcd.json"
+    raw.write_text(json.dumps(doc, ensure_ascii=False))
+    out = tmp_path / "qa"
+    manifest = normalize({"dev": [(raw, "drcd.json")]}, FormatSpec("json", "squad", {"records": "data"}),
+                         source="drcd", out_dir=out)
+    c = manifest["splits"]["dev"]
+    assert (c["read"], c["written"], c["rejected"], c["rows"]) == (2, 1, 1, 1)
+    [row] = pq.read_table(out / c["shards"][0]).to_pylist()
+    assert row["id"] == "1-1" and row["answer"] == "很古老" and json.loads(row["meta"])["context"] == "梵語很古老。"
+
+
+def test_humaneval_and_mbpp():
+    [h] = run("humaneval", {"task_id": "HumanEval/0", "prompt": "def f(x):\n", "canonical_solution": "    return x\n",
+                            "test": "def check(c):\n    assert c(1) == 1\n", "entry_point": "f"})
+    assert h["entry_point"] == "f" and h["reference"] == "    return x\n"
+    [m] = run("mbpp", {"task_id": 2, "text": "Write a function to add.", "code": "def helper():\n    pass\ndef add(a, b):\n    return a+b",
+                       "test_list": ["assert add(1, 2) == 3"], "test_setup_code": "", "challenge_test_list": []})
+    assert m["entry_point"] == "add" and m["tests"] == "assert add(1, 2) == 3"
+    with pytest.raises(Reject, match="called by the tests"):
+        run("mbpp", {"text": "t", "code": "def g(): pass", "test_list": ["assert f() == 1"]})
+
+
+def test_subject_from_file_name_and_text(tmp_path):
+    raw = tmp_path / "high_school_mathematics.csv"
+    raw.write_text(",Question,A,B,C,D,Answer\n0,1+1=,1,2,3,4,B\n1,坏行,1,2,3,4,Z\n", encoding="utf-8")
+    out = tmp_path / "mcq"
+    spec = FormatSpec("csv", "mcq", {"subject_from": "filename", "question": "Question", "answer": "Answer"})
+    manifest = normalize({"test": [(raw, "data/test/high_school_mathematics.csv")]}, spec, source="cmmlu", out_dir=out)
+    [row] = pq.read_table(out / manifest["splits"]["test"]["shards"][0]).to_pylist()
+    assert row["subject"] == "high_school_mathematics" and row["choices"] == ["1", "2", "3", "4"]
+    assert manifest["splits"]["test"]["rejected"] == 1
+    [t] = run("text", {"text": "hello world", "meta": {"url": "x"}})
+    assert t == {"text": "hello world"}
+
+
+def test_ultrachat_alternating_turns():
+    [row] = run("ultrachat", {"id": "0", "data": ["hi", "hello", "how are you?", "fine"]})
+    assert [m["role"] for m in row["messages"]] == ["user", "assistant", "user", "assistant"]
+    with pytest.raises(Reject, match="assistant reply"):
+        run("ultrachat", {"id": "1", "data": ["only a question"]})
