@@ -114,3 +114,26 @@ def test_ultrachat_alternating_turns():
     assert [m["role"] for m in row["messages"]] == ["user", "assistant", "user", "assistant"]
     with pytest.raises(Reject, match="assistant reply"):
         run("ultrachat", {"id": "1", "data": ["only a question"]})
+
+
+@pytest.mark.parametrize(("fmt", "converter", "record", "options"), [
+    ("mcq", "mcq", {"question": "q", "A": "a", "B": "b", "C": "c", "D": "d", "answer": "D", "x": 1}, {}),
+    ("qa", "gsm8k", {"question": "q", "answer": "1+1=2\n#### 2"}, {}),
+    ("code", "humaneval", {"task_id": "t", "prompt": "def f():\n", "canonical_solution": "  pass\n",
+                           "test": "def check(c): pass", "entry_point": "f"}, {}),
+    ("text", "text", {"text": "doc"}, {}),
+])
+def test_rows_validate_against_the_published_format_schemas(tmp_path, fmt, converter, record, options):
+    import jsonschema
+
+    from llmdata import resources
+    from llmdata.normalize.formats import FORMAT_COLUMNS
+
+    raw = tmp_path / "r.jsonl"
+    raw.write_text(json.dumps(record) + "\n")
+    out = tmp_path / fmt
+    normalize({"test": [(raw, "r.jsonl")]}, FormatSpec("jsonl", converter, options), source="s", out_dir=out)
+    [row] = pq.read_table(out / "test-00000.parquet").to_pylist()
+    schema = json.loads(resources.schema_path(f"formats/{fmt}.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(row)
+    assert tuple(schema["properties"]) == FORMAT_COLUMNS[fmt]

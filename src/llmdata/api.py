@@ -57,12 +57,15 @@ def validate(paths: list[str | Path] | None = None):
 
 
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
-          strict: bool = False, catalogs: list[str | Path] | None = None, progress=None):
+          strict: bool = False, include: list[str] | None = None, shards: int | None = None,
+          max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None):
     """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
     ``from_path`` registers a file downloaded by hand (manual-access datasets);
     ``raw_only`` skips normalization; ``strict`` fails on the first record that
-    cannot be converted instead of sending it to the rejects file.
+    cannot be converted instead of sending it to the rejects file. For large
+    corpora, ``include`` (globs), ``shards`` (first N files) and ``max_bytes``
+    fetch a subset.
     """
     from .fetchers import service
 
@@ -70,7 +73,8 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     if from_path is not None:
         report = service.register_manual(entry, Path(from_path).expanduser())
     else:
-        report = service.fetch_entry(entry, dry_run=dry_run, progress=progress)
+        subset = service.Subset(tuple(include or ()), shards, max_bytes)
+        report = service.fetch_entry(entry, dry_run=dry_run, progress=progress, subset=subset)
     if dry_run or raw_only:
         return report
     fmt = entry.get("format") or {}
@@ -83,11 +87,12 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     return report
 
 
-def load(dataset_id: str, split: str | None = None, *, streaming: bool = False,
+def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, subjects: list[str] | None = None,
          catalogs: list[str | Path] | None = None):
     """The normalized dataset as ``datasets.Dataset`` (``DatasetDict`` without a split, ``IterableDataset`` when streaming).
 
     Fetches and normalizes first when the dataset is not in the store (unless offline).
+    ``subjects`` keeps only those subjects of a multiple-choice benchmark (CMMLU, MMLU, C-Eval ...).
     """
     from . import settings
     from .errors import OfflineError, UsageError
@@ -114,5 +119,11 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False,
     import datasets
 
     cache = settings.home() / "cache" / "datasets"
-    return datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
-                                 cache_dir=str(cache))
+    loaded = datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
+                                   cache_dir=str(cache))
+    if subjects:
+        if manifest["format"] != "mcq":
+            raise UsageError(f"{entry['id']} has no subjects (format {manifest['format']})")
+        wanted = set(subjects)
+        loaded = loaded.filter(lambda s: s in wanted, input_columns="subject")
+    return loaded

@@ -23,6 +23,9 @@ def fetch(
     dataset_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Dataset ids to fetch.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List files and sizes and check free space; download nothing.")] = False,
     from_path: Annotated[Optional[Path], typer.Option("--from", help="Register a file you downloaded by hand (manual-access datasets).")] = None,
+    include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob (repeatable).", show_default=False)] = None,
+    shards: Annotated[Optional[int], typer.Option("--shards", min=1, help="Only the first N files (after --include).")] = None,
+    max_bytes: Annotated[Optional[str], typer.Option("--max-bytes", help="Stop before this many bytes, e.g. 500M or 2G.")] = None,
     raw_only: Annotated[bool, typer.Option("--raw-only", help="Download and verify only; do not normalize.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on the first record that cannot be converted.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -44,7 +47,9 @@ def fetch(
 
         for dataset_id in dataset_ids:
             reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
-                                     raw_only=raw_only, strict=strict, progress=progress if show else None))
+                                     raw_only=raw_only, strict=strict, include=include, shards=shards,
+                                     max_bytes=parse_size(max_bytes) if max_bytes else None,
+                                     progress=progress if show else None))
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -52,7 +57,7 @@ def fetch(
     from ..cli.render import human_bytes
 
     for r in reports:
-        head = "would fetch" if r.dry_run else "fetched"
+        head = ("would fetch" if r.dry_run else "fetched") + (" (subset)" if r.partial else "")
         out.print(f"[bold]{r.dataset_id}[/]: {head} {len(r.files)} file(s) from {r.kind}:{r.source} @ {r.revision}")
         for f in r.files:
             state = " (present)" if f.get("present") else ""
@@ -73,6 +78,19 @@ def fetch(
                 if c["rejects_file"]:
                     line += f" (reasons in {c['rejects_file']})"
                 out.print(line)
+
+
+def parse_size(text: str) -> int:
+    """'500M' -> 524288000; plain digits are bytes."""
+    from ..errors import UsageError
+
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    number, unit = (value[:-1], value[-1]) if value and value[-1] in units else (value, "")
+    try:
+        return int(float(number) * units[unit])
+    except ValueError:
+        raise UsageError(f"--max-bytes {text!r} is not a size", hint="write e.g. 500M, 2G or 1048576") from None
 
 
 class _NoProgress:

@@ -33,6 +33,7 @@ class FetchReport:
     dry_run: bool = False
     skipped_sources: list[str] = field(default_factory=list)
     normalized: dict | None = None  # the normalization manifest, when the entry has a converter
+    partial: bool = False  # only a subset of the files was asked for (--include / --shards / --max-bytes)
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "directory": str(self.directory)}
@@ -75,8 +76,43 @@ def _from_store(entry: dict) -> FetchReport | None:
     return None
 
 
+@dataclass(frozen=True)
+class Subset:
+    """Part of a large corpus: files matching ``include``, the first ``shards`` of them, up to ``max_bytes``."""
+
+    include: tuple[str, ...] = ()
+    shards: int | None = None
+    max_bytes: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.shards or self.max_bytes)
+
+    def apply(self, files: list) -> list:
+        import fnmatch
+
+        chosen = [f for f in files if not self.include or any(fnmatch.fnmatch(f.path, p) for p in self.include)]
+        if self.include and not chosen:
+            raise UsageError(f"no file matches {', '.join(self.include)}",
+                             hint="`llmdata fetch ID --dry-run` lists the files")
+        if self.shards is not None:
+            chosen = chosen[: self.shards]
+        if self.max_bytes is not None:
+            kept, total = [], 0
+            for f in chosen:
+                size = f.pin.size or 0
+                if total + size > self.max_bytes:
+                    break
+                kept.append(f)
+                total += size
+            if not kept and chosen:
+                raise UsageError(f"the first file ({chosen[0].path}, {chosen[0].pin.size} bytes) is larger than "
+                                 f"--max-bytes {self.max_bytes}", hint="raise --max-bytes or pick files with --include")
+            chosen = kept
+        return chosen
+
+
 def fetch_entry(entry: dict, *, dry_run: bool = False, progress: ProgressFn | None = None,
-                client=None) -> FetchReport:
+                client=None, subset: Subset = Subset()) -> FetchReport:
     """Fetch one catalog entry (see module docstring); returns what is now in the store."""
     if entry["access"] == "manual":
         raise ManualDownloadRequired(
@@ -97,7 +133,11 @@ def fetch_entry(entry: dict, *, dry_run: bool = False, progress: ProgressFn | No
             label = f"{source['kind']}:{source.get('repo') or source.get('url')}"
             try:
                 resolved = resolver_for(source["kind"])(source, client)
-                return _fetch_resolved(entry, resolved, dry_run, progress, client, failures)
+                if subset:
+                    resolved.files = subset.apply(resolved.files)
+                report = _fetch_resolved(entry, resolved, dry_run, progress, client, failures)
+                report.partial = bool(subset)
+                return report
             except DiskFullError:
                 raise
             except FetchError as exc:

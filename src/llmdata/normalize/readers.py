@@ -59,9 +59,16 @@ class Position(tuple):
 
 
 def _open_bytes(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, gunzipped or un-zstd'ed when its magic number says so."""
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
-    if handle.peek(2)[:2] == b"\x1f\x8b":
+    magic = handle.peek(4)[:4]
+    if magic[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
+    if magic == b"\x28\xb5\x2f\xfd":  # zstd (SlimPajama, RedPajama shards)
+        import pyarrow as pa
+
+        handle.close()
+        return io.BufferedReader(pa.CompressedInputStream(pa.OSFile(str(path)), "zstd"))  # type: ignore[arg-type]
     return handle
 
 
@@ -265,7 +272,7 @@ def is_plain_jsonl(path: Path) -> bool:
             head = fh.read(4096)
     except OSError:
         return False
-    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] == b"PK\x03\x04":
+    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd"):
         return False
     first_line = head.split(b"\n", 1)[0].strip()
     if not first_line.startswith(b"{"):

@@ -41,10 +41,11 @@ def split_inputs(entry: dict, raw_dir: Path, files: list[dict]) -> dict[str, lis
     result: dict[str, list[tuple[Path, str]]] = {}
     for split, patterns in splits.items():
         chosen = [c for c in candidates if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
-        if not chosen:
-            raise LlmdataError(f"split {split!r} of {entry['id']} matches none of the fetched files",
-                               hint=f"patterns {patterns}; fetched: {', '.join(candidates[:10])}")
-        result[split] = [(raw_dir / c, c) for c in chosen]
+        if chosen:  # a subset fetch (--include/--shards) may leave some splits without files
+            result[split] = [(raw_dir / c, c) for c in chosen]
+    if not result:
+        raise LlmdataError(f"no split of {entry['id']} matches the fetched files",
+                           hint=f"splits {splits}; fetched: {', '.join(candidates[:10])}")
     return result
 
 
