@@ -119,6 +119,13 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
     import datasets
 
     cache = settings.home() / "cache" / "datasets"
+    if manifest["format"] == "retrieval":  # corpus, queries and qrels have different columns: one load each
+        tables = {name: datasets.load_dataset("parquet", data_files={name: files}, split=name, streaming=streaming,
+                                              cache_dir=str(cache))
+                  for name, files in data_files.items() if split is None or name == split}
+        if split is not None:
+            return tables[split]
+        return (datasets.IterableDatasetDict if streaming else datasets.DatasetDict)(tables)
     loaded = datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
                                    cache_dir=str(cache))
     if subjects:

@@ -209,6 +209,8 @@ def _check_splits(entry: dict, index: int, loaded: LoadedYaml, file: str) -> lis
     for source in entry.get("sources") or []:
         if not isinstance(source, dict):
             continue
+        if source.get("extract") or any(isinstance(f, dict) and f.get("extract") for f in source.get("files") or []):
+            open_ended = True  # splits name files inside the unpacked archive
         if source.get("kind") == "url":
             declared.append(source.get("path") or _url_basename(source.get("url", "")))
         elif source.get("files"):

@@ -11,6 +11,10 @@ FORMAT_COLUMNS = {
     "mcq": ("id", "source", "subject", "question", "choices", "answer", "meta"),
     "qa": ("id", "source", "question", "answer", "rationale", "meta"),
     "code": ("id", "source", "prompt", "tests", "entry_point", "reference", "meta"),
+    # retrieval: three tables; id is the document / query id, or "qid/docid" for a judgement
+    "corpus": ("id", "source", "title", "text", "meta"),
+    "queries": ("id", "source", "text", "meta"),
+    "qrels": ("id", "source", "query_id", "doc_id", "score", "meta"),
 }
 
 
@@ -26,7 +30,8 @@ def arrow_schema(fmt: str):
         "score_chosen": pa.float64(), "score_rejected": pa.float64(),
         "subject": pa.string(), "question": pa.string(), "choices": pa.list_(pa.string()), "answer": pa.string(),
         "rationale": pa.string(), "tests": pa.string(), "entry_point": pa.string(),
-        "reference": pa.string(),
+        "reference": pa.string(), "title": pa.string(), "query_id": pa.string(), "doc_id": pa.string(),
+        "score": pa.float64(),
     }
     if fmt == "code":
         fields["prompt"] = pa.string()

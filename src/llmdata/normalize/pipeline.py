@@ -165,6 +165,18 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
     return counts
 
 
+def _retrieval_table_spec(spec: FormatSpec, split: str) -> FormatSpec:
+    """corpus / queries / qrels.<name> -> the table converter and its reader."""
+    from .converters.retrieval import READERS, table_of
+
+    try:
+        table = table_of(split)
+    except Reject as exc:
+        raise StrictConversionError(str(exc), hint="name retrieval splits corpus, queries and qrels.<split>") from None
+    reader, reader_options = READERS.get((spec.converter, table), (spec.reader, {}))
+    return FormatSpec(reader, f"{spec.converter}:{table}", {**spec.options, **reader_options}, spec.encoding)
+
+
 def _subject_from(name: str) -> str:
     """data/test/high_school_mathematics.csv -> high_school_mathematics"""
     stem = name.rsplit("/", 1)[-1].split("!")[-1]
@@ -263,9 +275,12 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
             "splits": {},
         }
         for split, inputs in splits.items():
-            counts = convert_split(inputs, spec, source=source, split=split, directory=work, strict=strict,
+            split_spec = _retrieval_table_spec(spec, split) if conv.produces == "retrieval" else spec
+            counts = convert_split(inputs, split_spec, source=source, split=split, directory=work, strict=strict,
                                    progress=progress)
             manifest["splits"][split] = asdict(counts)
+            if conv.produces == "retrieval":
+                manifest["splits"][split]["table"] = get(split_spec.converter).produces
         (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         publish(work, out_dir)
     except BaseException:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import chat, columnar, evals, preference, trees  # noqa: F401 - importing registers the converters
+from . import chat, columnar, evals, preference, retrieval, trees  # noqa: F401 - importing registers the converters
 from .base import REGISTRY, Converter, Reject, Row
 
 __all__ = ["REGISTRY", "Converter", "Reject", "Row", "get"]
