@@ -21,12 +21,13 @@ def table_of(split: str) -> str:
 
 
 def _layout(name: str, doc: str):
-    @converter(name, "retrieval")
+    """Register a layout name for catalog entries; the per-table converters do the work."""
+
     def whole(record: dict, o: dict):
         raise Reject("retrieval data is converted per table (corpus, queries, qrels.<split>)")
 
     whole.__doc__ = doc
-    return whole
+    return converter(name, "retrieval")(whole)
 
 
 _layout("beir", "BEIR: corpus.jsonl {_id, title, text}, queries.jsonl {_id, text}, qrels/<split>.tsv with a header.")
