@@ -137,3 +137,18 @@ def test_rows_validate_against_the_published_format_schemas(tmp_path, fmt, conve
     schema = json.loads(resources.schema_path(f"formats/{fmt}.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(row)
     assert tuple(schema["properties"]) == FORMAT_COLUMNS[fmt]
+
+
+def test_subjects_from_zip_members(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "m3ke.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for subject in ("law", "medicine"):
+            zf.writestr(f"m3ke/{subject}.jsonl", json.dumps({"question": f"{subject}?", "A": "a", "B": "b", "C": "c",
+                                                             "D": "d", "answer": "A"}) + "\n")
+    out = tmp_path / "mcq"
+    manifest = normalize({"test": [(archive, "m3ke.zip")]}, FormatSpec("jsonl", "mcq", {"subject_from": "filename"}),
+                         source="m3ke", out_dir=out)
+    rows = pq.read_table(out / manifest["splits"]["test"]["shards"][0]).to_pylist()
+    assert sorted(r["subject"] for r in rows) == ["law", "medicine"]

@@ -14,6 +14,7 @@ import shutil
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import orjson
@@ -141,10 +142,10 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
     pending: list = []
     try:
         for path, name in inputs:
-            subject = _subject_from(name) if spec.options.get("subject_from") == "filename" else None
+            by_file = spec.options.get("subject_from") == "filename"
             for item in read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options):
-                if subject is not None and isinstance(item[1], dict):
-                    item[1].setdefault("subject", subject)
+                if by_file and isinstance(item[1], dict):  # per record: zip members are files of their own
+                    item[1].setdefault("subject", _subject_from(item[0].file))
                 pending.append(item)
                 if len(pending) >= BATCH:
                     run.counts.read += len(pending)
@@ -177,8 +178,9 @@ def _retrieval_table_spec(spec: FormatSpec, split: str) -> FormatSpec:
     return FormatSpec(reader, f"{spec.converter}:{table}", {**spec.options, **reader_options}, spec.encoding)
 
 
+@lru_cache(maxsize=4096)
 def _subject_from(name: str) -> str:
-    """data/test/high_school_mathematics.csv -> high_school_mathematics"""
+    """data/test/high_school_mathematics.csv -> high_school_mathematics; m3ke.zip!m3ke/law.jsonl -> law"""
     stem = name.rsplit("/", 1)[-1].split("!")[-1]
     for suffix in (".gz", ".jsonl", ".json", ".csv", ".tsv", ".parquet"):
         stem = stem.removesuffix(suffix)
