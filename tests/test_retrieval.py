@@ -25,14 +25,20 @@ def beir_zip() -> bytes:
     return buf.getvalue()
 
 
-def test_beir_zip_loads_as_three_tables(hosts, catalog):  # noqa: F811
+BEIR_SPLITS = {"corpus": ["*/corpus.jsonl"], "queries": ["*/queries.jsonl"], "qrels.test": ["*/qrels/test.tsv"]}
+
+
+def serve_scifact(hosts, catalog, dataset_id="mini-scifact", splits=None):  # noqa: F811
     data = beir_zip()
     hosts.files["beir/scifact.zip"] = data
-    catalog(entry("mini-scifact", [{"kind": "url", "url": "https://files.example.org/beir/scifact.zip",
-                                    "sha256": sha(data), "size": len(data), "extract": True}],
-                  category="retrieval",
-                  splits={"corpus": ["*/corpus.jsonl"], "queries": ["*/queries.jsonl"], "qrels.test": ["*/qrels/test.tsv"]},
+    catalog(entry(dataset_id, [{"kind": "url", "url": "https://files.example.org/beir/scifact.zip",
+                                "sha256": sha(data), "size": len(data), "extract": True}],
+                  category="retrieval", splits=splits or BEIR_SPLITS,
                   format={"produces": "retrieval", "reader": "jsonl", "converter": "beir"}))
+
+
+def test_beir_zip_loads_as_three_tables(hosts, catalog):  # noqa: F811
+    serve_scifact(hosts, catalog)
     report = llmdata.fetch("mini-scifact")
     counts = report.normalized["splits"]
     assert (counts["corpus"]["written"], counts["corpus"]["rejected"]) == (2, 1)
@@ -67,12 +73,7 @@ def test_trec_style_collection_queries_and_qrels(hosts, catalog):  # noqa: F811
 
 
 def test_retrieval_split_names_are_checked(hosts, catalog):  # noqa: F811
-    data = beir_zip()
-    hosts.files["beir/scifact.zip"] = data
-    catalog(entry("bad-split", [{"kind": "url", "url": "https://files.example.org/beir/scifact.zip",
-                                 "sha256": sha(data), "size": len(data), "extract": True}],
-                  category="retrieval", splits={"test": ["*/corpus.jsonl"]},
-                  format={"produces": "retrieval", "reader": "jsonl", "converter": "beir"}))
+    serve_scifact(hosts, catalog, "bad-split", {"test": ["*/corpus.jsonl"]})
     with pytest.raises(ValueError, match="corpus, queries or qrels"):
         llmdata.fetch("bad-split")
 
@@ -82,13 +83,7 @@ def test_tables_validate_against_the_published_schema(hosts, catalog):  # noqa: 
 
     from llmdata import resources
 
-    data = beir_zip()
-    hosts.files["beir/scifact.zip"] = data
-    catalog(entry("mini-scifact", [{"kind": "url", "url": "https://files.example.org/beir/scifact.zip",
-                                    "sha256": sha(data), "size": len(data), "extract": True}],
-                  category="retrieval",
-                  splits={"corpus": ["*/corpus.jsonl"], "queries": ["*/queries.jsonl"], "qrels.test": ["*/qrels/test.tsv"]},
-                  format={"produces": "retrieval", "reader": "jsonl", "converter": "beir"}))
+    serve_scifact(hosts, catalog)
     schema = json.loads(resources.schema_path("formats/retrieval.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
     for name, table in llmdata.load("mini-scifact").items():

@@ -72,6 +72,16 @@ def extract(archive: Path, target: Path | None = None, *, max_members: int = MAX
     return target
 
 
+def _place(work: Path, name: PurePosixPath, is_dir: bool) -> Path | None:
+    """Create the member's folder (or its parent); the file path to write, None for a folder."""
+    dest = work.joinpath(*name.parts)
+    if is_dir:
+        dest.mkdir(parents=True, exist_ok=True)
+        return None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return dest
+
+
 def _extract_zip(archive: Path, work: Path, max_members: int, max_bytes: int) -> None:
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
@@ -81,11 +91,9 @@ def _extract_zip(archive: Path, work: Path, max_members: int, max_bytes: int) ->
             mode = (info.external_attr >> 16) & 0o170000
             if mode and mode not in (0o100000, 0o040000):
                 raise UnsafeArchiveError(f"{archive.name}: member {info.filename!r} is not a regular file or folder")
-            dest = work.joinpath(*name.parts)
-            if info.is_dir():
-                dest.mkdir(parents=True, exist_ok=True)
+            dest = _place(work, name, info.is_dir())
+            if dest is None:
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
             written = 0
             with zf.open(info) as src, open(dest, "wb") as out:
                 for block in iter(lambda: src.read(1 << 20), b""):
@@ -106,11 +114,9 @@ def _extract_tar(archive: Path, work: Path, max_members: int, max_bytes: int) ->
             if not (member.isreg() or member.isdir()):
                 kind = "link" if (member.issym() or member.islnk()) else "special file"
                 raise UnsafeArchiveError(f"{archive.name}: member {member.name!r} is a {kind}")
-            dest = work.joinpath(*name.parts)
-            if member.isdir():
-                dest.mkdir(parents=True, exist_ok=True)
+            dest = _place(work, name, member.isdir())
+            if dest is None:
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
             src = tf.extractfile(member)
             if src is None:
                 raise UnsafeArchiveError(f"{archive.name}: cannot read member {member.name!r}")
