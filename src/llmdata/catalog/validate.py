@@ -310,4 +310,14 @@ def check_files(paths: list[Path]) -> tuple[list[dict], list[Problem]]:
             if isinstance(eid, str):
                 first_seen[eid] = entry
             entries.append(entry)
+    names = {e["id"]: e for e in entries if isinstance(e.get("id"), str)}
+    for entry in entries:
+        for alias in entry.get("aliases") or []:
+            other = names.get(alias)
+            if other is not None and other is not entry:
+                origin = entry["_origin"]
+                problems.append(Problem(origin["file"], origin["line"], None, entry.get("id"), "aliases",
+                                        f"alias {alias!r} already names entry {other.get('id')!r}",
+                                        "remove the alias or the duplicate entry"))
+            names.setdefault(alias, entry)
     return entries, problems

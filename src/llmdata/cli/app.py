@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command()(catalog_cmds.search)
 app.command()(catalog_cmds.info)
 app.command()(catalog_cmds.validate)
+app.command()(catalog_cmds.pages)
 app.command()(store_cmds.fetch)
 app.command("list")(store_cmds.list_)
 app.command()(store_cmds.verify)

@@ -89,3 +89,17 @@ def validate(
             console().print(f"ok: {len(entries)} entries valid" + (f", {len(problems)} warning(s)" if problems else ""))
     if errors:
         raise typer.Exit(2)
+
+
+def pages(
+    out: Annotated[Path, typer.Option("--out", help="Repository root to write CATALOG.md and docs/catalog.html into.")] = Path("."),
+    check: Annotated[bool, typer.Option("--check", help="Only check that the pages are up to date; exit 1 when stale.")] = False,
+) -> None:
+    """Render the catalog as CATALOG.md and a searchable HTML page (docs/catalog.html)."""
+    from ..catalog.pages import write_pages
+
+    changed = write_pages(out, check=check)
+    if check and changed:
+        console(stderr=True).print(f"stale: {', '.join(changed)}; run `llmdata pages` and commit the result")
+        raise typer.Exit(1)
+    console().print(("wrote " + ", ".join(changed)) if changed else "pages are up to date")

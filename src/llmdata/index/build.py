@@ -30,11 +30,13 @@ def _facets(entry: dict) -> list[tuple[str, str]]:
     out += [("language", lang) for lang in entry.get("languages", [])]
     out += [("host", kind) for kind in sorted({s["kind"] for s in entry.get("sources", [])})]
     out += [("tag", t.casefold()) for t in entry.get("tags", [])]
+    out += [("alias", a) for a in entry.get("aliases", [])]
     return list(dict.fromkeys(out))
 
 
 def _fts_row(entry: dict) -> dict:
-    name = " ".join([entry["name"], entry["id"].replace("-", " ").replace("_", " ")])
+    name = " ".join([entry["name"], entry["id"].replace("-", " ").replace("_", " "),
+                     *(a.replace("-", " ") for a in entry.get("aliases", []))])
     tags = labels_for(entry["category"], entry.get("also", []), entry.get("domains", []), entry.get("languages", []))
     tags += entry.get("tags", [])
     tags += [s.get("repo", "") for s in entry.get("sources", [])]

@@ -132,6 +132,10 @@ def get(conn: sqlite3.Connection, dataset_id: str) -> dict:
     row = conn.execute("SELECT card FROM dataset WHERE id = ?", (dataset_id,)).fetchone()
     if row is None:
         row = conn.execute("SELECT card FROM dataset WHERE lower(id) = lower(?)", (dataset_id,)).fetchone()
+    if row is None:  # another name of the dataset
+        row = conn.execute(
+            "SELECT d.card FROM dataset d JOIN facet f ON f.dataset_id = d.id WHERE f.kind = 'alias' AND f.value = ?",
+            (dataset_id.lower(),)).fetchone()
     if row is None:
         raise UnknownDatasetError(dataset_id, suggest(conn, dataset_id))
     return json.loads(row["card"])
