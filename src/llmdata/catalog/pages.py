@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from .. import resources
+from . import source_pinned
 from .validate import check_files
 
 CATEGORY_ORDER = ("pretrain", "sft", "multiturn", "dialogue", "preference", "reward", "eval", "retrieval", "nlu",
@@ -25,14 +26,6 @@ def _entries() -> list[dict]:
 
         raise CatalogError(errors)
     return [{k: v for k, v in e.items() if k != "_origin"} for e in entries]
-
-
-def _pinned(source: dict) -> bool:
-    if source["kind"] == "url":
-        return "sha256" in source
-    rev = source.get("ref") or source.get("revision") or ""
-    files = source.get("files") or []
-    return len(rev) == 40 and bool(files) and all("sha256" in f or "git_blob" in f for f in files)
 
 
 def _status(entry: dict) -> str:
@@ -61,7 +54,7 @@ def summary_counts(entries: list[dict]) -> dict:
         "entries": len(entries),
         "host confirmed": sum("host" not in e.get("unverified", []) for e in entries),
         "licence known": sum(e["license"] != "unknown" for e in entries),
-        "pinned": sum(any(_pinned(s) for s in e["sources"]) for e in entries),
+        "pinned": sum(any(source_pinned(s) for s in e["sources"]) for e in entries),
         "converter ready": sum((e.get("format") or {}).get("produces", "unsupported") != "unsupported" for e in entries),
         "public": sum(e["access"] == "public" for e in entries),
     }

@@ -6,6 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..catalog import source_pinned
 from ..index.tokens import segments
 
 
@@ -75,21 +76,13 @@ def search_table(hits: list[dict], chinese: bool) -> Table:
     return table
 
 
-def _pinned(source: dict) -> bool:
-    revision = source.get("revision") or source.get("ref") or ""
-    files = source.get("files") or []
-    if source["kind"] == "url":
-        return "sha256" in source
-    return len(revision) == 40 and bool(files) and all("sha256" in f or "git_blob" in f for f in files)
-
-
 def source_lines(entry: dict) -> list[str]:
     lines = []
     for i, s in enumerate(entry["sources"]):
         role = "primary" if i == 0 else "mirror"
         where = s.get("repo") or s.get("url")
         rev = s.get("revision") or s.get("ref")
-        pin = "pinned" if _pinned(s) else "unpinned"
+        pin = "pinned" if source_pinned(s) else "unpinned"
         line = f"[{s['kind']}] {where}" + (f" @ {rev}" if rev else "") + f"  ({role}, {pin})"
         for f in s.get("files") or []:
             meta = ", ".join(x for x in (human_bytes(f["size"]) if "size" in f else "", f"sha256 {f['sha256'][:12]}…" if "sha256" in f else "") if x)
