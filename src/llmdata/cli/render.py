@@ -56,6 +56,12 @@ def size_text(entry: dict) -> str:
     return " / ".join(parts) or "?"
 
 
+def loads_as(entry: dict) -> Text:
+    """The normalized format `llmdata.load` gives, or 'raw' when the entry has no converter yet."""
+    produces = (entry.get("format") or {}).get("produces", "unsupported")
+    return Text("raw", style="dim") if produces == "unsupported" else Text(produces, style="green")
+
+
 def search_table(hits: list[dict], chinese: bool) -> Table:
     table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
     table.add_column("id", style="cyan", no_wrap=True)
@@ -63,6 +69,7 @@ def search_table(hits: list[dict], chinese: bool) -> Table:
     table.add_column("lang", no_wrap=True)
     table.add_column("license", no_wrap=True)
     table.add_column("size", no_wrap=True)
+    table.add_column("loads as", no_wrap=True)
     table.add_column("summary" if not chinese else "简介", no_wrap=True, overflow="ellipsis", ratio=1, min_width=20)
     for hit in hits:
         summary = hit["summary"]["zh" if chinese else "en"]
@@ -71,7 +78,7 @@ def search_table(hits: list[dict], chinese: bool) -> Table:
             ident.append(f" ({hit['access']})", style="magenta")
         table.add_row(
             ident, hit["category"], ",".join(hit["languages"]), license_text(hit), size_text(hit),
-            escape(summary),
+            loads_as(hit), escape(summary),
         )
     return table
 
