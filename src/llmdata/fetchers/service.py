@@ -157,12 +157,11 @@ def _fetch_resolved(entry: dict, resolved: Resolved, dry_run: bool, progress, cl
     directory = dataset_dir(entry["id"], resolved.revision)
     report = FetchReport(entry["id"], resolved.kind, resolved.location, resolved.revision, resolved.pinned,
                          directory, dry_run=dry_run, skipped_sources=list(failures))
+    _check_space(_missing_bytes(resolved, directory))
     if dry_run:
-        _check_space(_missing_bytes(resolved, directory))
         report.files = [{"path": f.path, "size": f.pin.size, "sha256": f.pin.sha256, "url": f.url,
                          "present": (directory / f.path).is_file()} for f in resolved.files]
         return report
-    _check_space(_missing_bytes(resolved, directory))
     for remote in resolved.files:
         dest = directory / remote.path
         verified = download(client, remote, dest, progress=progress)

@@ -293,8 +293,9 @@ def download(client: httpx.Client, remote: RemoteFile, dest: Path, *, progress: 
     from filelock import FileLock, Timeout
 
     url = rewrite(remote.url)
-    if dest.is_file() and (remote.pin.size is None or dest.stat().st_size == remote.pin.size):
-        return Verified(dest, verify(dest, remote.pin, url), dest.stat().st_size, url)
+    stored = _stored_copy(dest, remote, url)
+    if stored is not None:
+        return stored
     key = _part_key(url, remote.pin)
     lock = FileLock(str(_parts_dir() / f"{key}.lock"))
     try:
@@ -304,8 +305,9 @@ def download(client: httpx.Client, remote: RemoteFile, dest: Path, *, progress: 
         lock = None
         part = _parts_dir() / f"{key}.{uuid.uuid4().hex[:8]}.part"
     try:
-        if dest.is_file() and (remote.pin.size is None or dest.stat().st_size == remote.pin.size):
-            return Verified(dest, verify(dest, remote.pin, url), dest.stat().st_size, url)
+        stored = _stored_copy(dest, remote, url)  # another process may have finished while we waited
+        if stored is not None:
+            return stored
         try:
             sha256 = _download_part(client, remote, url, part, progress)
             sha256 = verify(part, remote.pin, url, sha256)
@@ -322,6 +324,13 @@ def download(client: httpx.Client, remote: RemoteFile, dest: Path, *, progress: 
     finally:
         if lock is not None:
             lock.release()
+
+
+def _stored_copy(dest: Path, remote: RemoteFile, url: str) -> Verified | None:
+    """The copy already in the store, re-verified, or None when there is none of the pinned size."""
+    if dest.is_file() and (remote.pin.size is None or dest.stat().st_size == remote.pin.size):
+        return Verified(dest, verify(dest, remote.pin, url), dest.stat().st_size, url)
+    return None
 
 
 def _meta_path(part: Path) -> Path:

@@ -129,6 +129,14 @@ class _SplitRun:
         self.writer.add_columns({"id": ids, "source": [self.source] * len(kept), "meta": metas, **columns})
         self.counts.written += len(kept)
 
+    def finish(self, split: str) -> SplitCounts:
+        """Close the writer and complete the counts with what it wrote."""
+        self.writer.close()
+        counts = self.counts
+        counts.rows, counts.shards = self.writer.rows, self.writer.shards
+        counts.rejects_file = f"{split}.rejects.jsonl" if self.writer.rejects else None
+        return counts
+
 
 def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: str, split: str,
                   directory: Path, strict: bool = False, progress=None) -> SplitCounts:
@@ -140,9 +148,9 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
             return counts
     run = _SplitRun(conv, spec, source, split, directory, strict)
     pending: list = []
+    by_file = spec.options.get("subject_from") == "filename"
     try:
         for path, name in inputs:
-            by_file = spec.options.get("subject_from") == "filename"
             for item in read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options):
                 if by_file and isinstance(item[1], dict):  # per record: zip members are files of their own
                     item[1].setdefault("subject", _subject_from(item[0].file))
@@ -155,15 +163,10 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
                         progress(run.counts.read)
         run.counts.read += len(pending)
         run.batch(pending)
-        run.writer.close()
+        return run.finish(split)
     except BaseException:
         run.writer.abort()
         raise
-    counts = run.counts
-    counts.rows = run.writer.rows
-    counts.shards = run.writer.shards
-    counts.rejects_file = f"{split}.rejects.jsonl" if run.writer.rejects else None
-    return counts
 
 
 def _retrieval_table_spec(spec: FormatSpec, split: str) -> FormatSpec:
@@ -236,7 +239,7 @@ def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str
                     row += n
             if row != lines:
                 raise _UseRecordPath
-        run.writer.close()
+        return run.finish(split)
     except (_UseRecordPath, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         run.writer.abort()
         for leftover in directory.glob(f"{split}-*.parquet"):
@@ -246,10 +249,6 @@ def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str
     except BaseException:
         run.writer.abort()
         raise
-    counts = run.counts
-    counts.rows, counts.shards = run.writer.rows, run.writer.shards
-    counts.rejects_file = f"{split}.rejects.jsonl" if run.writer.rejects else None
-    return counts
 
 
 class _UseRecordPath(Exception):
