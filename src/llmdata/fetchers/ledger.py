@@ -12,30 +12,44 @@ def _now() -> str:
 
 
 def _tables(engine) -> None:  # noqa: ANN001
+    """Create the ledger tables if missing, under the index lock: create_all checks, then creates,
+    and two first-time processes could both see the table missing."""
+    from filelock import FileLock
     from sqlmodel import SQLModel
 
+    from ..index.build import lock_path
     from ..index.models import LEDGER_TABLES
 
-    SQLModel.metadata.create_all(engine, tables=LEDGER_TABLES)
+    with FileLock(str(lock_path()), timeout=120):
+        SQLModel.metadata.create_all(engine, tables=LEDGER_TABLES)
+
+
+def _upsert(conn, model, row: dict) -> None:  # noqa: ANN001
+    """INSERT ... ON CONFLICT DO UPDATE: one statement, so concurrent fetches of a dataset cannot collide
+    (a read-then-insert merge lets two processes both insert the same key)."""
+    from sqlalchemy.dialects.sqlite import insert
+
+    table = model.__table__
+    keys = [c.name for c in table.primary_key.columns]
+    statement = insert(table).values(**row)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={k: v for k, v in row.items() if k not in keys}))
 
 
 def record(dataset_id: str, kind: str, source: str, revision: str, pinned: bool, files: list[dict]) -> None:
     """Record verified files and make ``revision`` the dataset's current one, in one transaction."""
-    from sqlmodel import Session
-
     from ..index.models import LedgerDataset, LedgerFile
 
     now = _now()
     with write_engine() as engine:
         _tables(engine)
-        with Session(engine) as session:
+        with engine.begin() as conn:
             for f in files:
-                session.merge(LedgerFile(dataset_id=dataset_id, revision=revision, path=f["path"], source_kind=kind,
-                                         source=source, url=f["url"], sha256=f["sha256"], size=f["size"],
-                                         fetched_at=now))
-            session.merge(LedgerDataset(dataset_id=dataset_id, revision=revision, source_kind=kind, source=source,
-                                        pinned=pinned, fetched_at=now))
-            session.commit()
+                _upsert(conn, LedgerFile, {"dataset_id": dataset_id, "revision": revision, "path": f["path"],
+                                           "source_kind": kind, "source": source, "url": f["url"],
+                                           "sha256": f["sha256"], "size": f["size"], "fetched_at": now})
+            _upsert(conn, LedgerDataset, {"dataset_id": dataset_id, "revision": revision, "source_kind": kind,
+                                          "source": source, "pinned": pinned, "fetched_at": now})
 
 
 def datasets() -> list[dict]:

@@ -51,7 +51,7 @@ def _fts_row(entry: dict) -> dict:
     }
 
 
-def _lock_path() -> Path:
+def lock_path() -> Path:
     tmp = settings.tmp_dir()
     tmp.mkdir(parents=True, exist_ok=True)
     return tmp / "index.lock"
@@ -75,7 +75,7 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
     from .models import CATALOG_TABLES, Dataset, Facet, Meta
     from .store import read_fingerprint
 
-    with FileLock(str(_lock_path()), timeout=120), write_engine() as engine:
+    with FileLock(str(lock_path()), timeout=120), write_engine() as engine:
         if not force and read_fingerprint(settings.index_path()) == fingerprint:
             return len(entries)  # another process rebuilt while we waited
         with engine.begin() as conn:
