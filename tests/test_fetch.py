@@ -19,7 +19,7 @@ from conftest import SHARED, run_cli_subprocess
 from servers import FakeServer, HubRepo
 
 import llmdata
-from llmdata import settings
+from llmdata.store import layout
 from llmdata.errors import (AccessDeniedError, DiskFullError, FetchError, IntegrityError, OfflineError,
                             RateLimitedError, UnsafeArchiveError)
 from llmdata.fetchers import transfer
@@ -95,11 +95,11 @@ def serve_github(server, data=DATA, path="data/train.jsonl"):
 
 
 def stored(dataset_id: str, revision: str, path: str):
-    return settings.raw_dir() / dataset_id / revision / path
+    return layout.raw_root() / dataset_id / revision / path
 
 
 def no_partial_files(dataset_id: str) -> bool:
-    root = settings.raw_dir() / dataset_id
+    root = layout.raw_root() / dataset_id
     return not root.exists() or not [p for p in root.rglob("*") if ".tmp-" in p.name]
 
 
@@ -121,7 +121,7 @@ def test_github_fetch_verifies_and_records(hosts, catalog, cli):
     result = cli("verify", "gh-data")
     assert result.code == 1 and "FAILED" in result.out
     assert cli("rm", "gh-data").code == 0
-    assert not (settings.raw_dir() / "gh-data").exists() and cli("list", "--json").json() == []
+    assert not (layout.raw_root() / "gh-data").exists() and cli("list", "--json").json() == []
 
 
 def test_github_ref_resolved_and_tree_listed_with_git_blob_pins(hosts, catalog):
@@ -142,7 +142,7 @@ def test_corrupted_bytes_of_the_right_size_are_caught(hosts, catalog):
         llmdata.fetch("gh-data")
     assert f"expected {sha(DATA)}" in str(exc.value) and "/raw/acme/data" in str(exc.value)
     assert not stored("gh-data", COMMIT, "data/train.jsonl").exists() and no_partial_files("gh-data")
-    assert not list((settings.tmp_dir() / "parts").glob("*.part"))  # bad bytes are not kept for resuming
+    assert not list(layout.parts_dir().glob("*.part"))  # bad bytes are not kept for resuming
 
 
 def test_git_blob_pin_alone_catches_corruption(hosts, catalog):
@@ -167,7 +167,7 @@ def test_dropped_connection_resumes_in_a_second_run(hosts, catalog, monkeypatch)
     with pytest.raises(FetchError, match="resumes"):
         llmdata.fetch("gh-data")
     assert not stored("gh-data", COMMIT, "data/train.jsonl").exists()
-    [part] = list((settings.tmp_dir() / "parts").glob("*.part"))
+    [part] = list(layout.parts_dir().glob("*.part"))
     assert part.stat().st_size == 300_000
 
     llmdata.fetch("gh-data")
@@ -382,7 +382,7 @@ def test_kill_9_mid_download_then_resume(hosts, catalog):
     catalog(github_entry(data=big))
     proc = subprocess.Popen([sys.executable, "-m", "llmdata", "fetch", "gh-data", "-q"], env=dict(os.environ),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parts = settings.tmp_dir() / "parts"
+    parts = layout.parts_dir()
     deadline = time.time() + 60
     while time.time() < deadline:
         sizes = [p.stat().st_size for p in parts.glob("*.part")] if parts.exists() else []
@@ -444,7 +444,7 @@ def test_unsafe_archive_members_are_refused(hosts, catalog, member, tmp_path):
                                 "size": len(archive), "extract": True}]))
     with pytest.raises(UnsafeArchiveError):
         llmdata.fetch("bad-arch")
-    root = settings.raw_dir() / "bad-arch"
+    root = layout.raw_root() / "bad-arch"
     assert not [p for p in root.rglob("*") if p.is_dir() and p.name in ("bad",)]
     assert not (tmp_path / "escape.txt").exists() and not [p for p in root.rglob("ok.txt")]
 

@@ -13,12 +13,12 @@ import pytest
 from conftest import entry_yaml, run_cli_subprocess
 
 import llmdata
-from llmdata import settings
+from llmdata.store import layout
 from llmdata.errors import CatalogError
 
 
 def index_rows(table: str = "dataset") -> int:
-    conn = sqlite3.connect(settings.index_path())
+    conn = sqlite3.connect(layout.index_path())
     try:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
@@ -26,9 +26,9 @@ def index_rows(table: str = "dataset") -> int:
 
 
 def test_index_is_built_on_first_use(clean_env):
-    assert not settings.index_path().exists()
+    assert not layout.index_path().exists()
     llmdata.search("gsm8k")
-    assert settings.index_path().exists()
+    assert layout.index_path().exists()
     assert index_rows() >= 30
 
 
@@ -68,7 +68,7 @@ def test_invalid_user_catalog_is_an_error_and_keeps_the_old_index(write_catalog,
     result = cli("search", "x")
     assert result.code == 2 and "unknown licence id" in result.err
     assert index_rows() == before  # the index still holds the last good catalog
-    conn = sqlite3.connect(settings.index_path())
+    conn = sqlite3.connect(layout.index_path())
     assert conn.execute("SELECT id FROM dataset WHERE id='good-one'").fetchone() == ("good-one",)
 
 
@@ -77,7 +77,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     from llmdata.index import build
     from llmdata.catalog import catalog_paths
-    from llmdata.index.store import fingerprint
+    from llmdata.index.fingerprint import fingerprint
 
     real_add = build._add_entry
     count = {"n": 0}

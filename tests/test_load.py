@@ -10,7 +10,7 @@ import pytest
 from test_fetch import COMMIT, catalog, entry, hosts, server, sha  # noqa: F401 - fixtures
 
 import llmdata
-from llmdata import settings
+from llmdata.store import layout
 from llmdata.errors import OfflineError
 from llmdata.normalize.converters import REGISTRY
 
@@ -53,14 +53,14 @@ def test_fetch_normalizes_and_load_returns_a_dataset(served, cli):
 def test_load_fetches_first_when_missing(served):
     ds = llmdata.load("alpaca-mini", split="test")
     assert len(ds) == 1
-    out = settings.normalized_dir() / "alpaca-mini" / COMMIT / "chat"
+    out = layout.normalized_root() / "alpaca-mini" / COMMIT / "chat"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["splits"]["train"]["written"] + manifest["splits"]["train"]["rejected"] == 51
 
 
 def test_renormalizes_when_the_converter_version_changes(served, monkeypatch):
     llmdata.load("alpaca-mini", split="train")
-    out = settings.normalized_dir() / "alpaca-mini" / COMMIT / "chat" / "manifest.json"
+    out = layout.normalized_root() / "alpaca-mini" / COMMIT / "chat" / "manifest.json"
     first = json.loads(out.read_text())["created"], out.stat().st_mtime_ns
     llmdata.load("alpaca-mini", split="train")
     assert out.stat().st_mtime_ns == first[1]  # unchanged inputs: reused
@@ -71,7 +71,7 @@ def test_renormalizes_when_the_converter_version_changes(served, monkeypatch):
 
 def test_raw_only_and_unknown_split_and_offline(served, cli, monkeypatch):
     assert cli("fetch", "alpaca-mini", "--raw-only", "-q").code == 0
-    assert not (settings.normalized_dir() / "alpaca-mini").exists()
+    assert not (layout.normalized_root() / "alpaca-mini").exists()
     with pytest.raises(ValueError, match="no split 'validation'"):
         llmdata.load("alpaca-mini", split="validation")
     monkeypatch.setenv("LLMDATA_OFFLINE", "1")

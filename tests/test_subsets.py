@@ -11,7 +11,7 @@ from servers import HubRepo
 from test_fetch import COMMIT, HF_COMMIT, catalog, entry, hosts, server, sha  # noqa: F401 - fixtures
 
 import llmdata
-from llmdata import settings
+from llmdata.store import layout
 from llmdata.errors import UsageError
 
 
@@ -52,7 +52,7 @@ def test_shards_fetch_only_the_first_files_and_stream(corpus, cli):
 def test_include_and_max_bytes(corpus, cli):
     sizes = [len(v) for _, v in sorted(SHARDS.items())]  # in file order
     assert cli("fetch", "mini-pile", "--include", "*_3.jsonl.zst", "-q", "--raw-only").code == 0
-    files = sorted(p.name for p in (settings.raw_dir() / "mini-pile" / HF_COMMIT).rglob("*.zst"))
+    files = sorted(p.name for p in (layout.raw_root() / "mini-pile" / HF_COMMIT).rglob("*.zst"))
     assert files == ["example_train_3.jsonl.zst"]
     report = llmdata.fetch("mini-pile", max_bytes=sizes[0] + sizes[1] + 1, raw_only=True)
     assert len(report.files) == 2 and report.partial

@@ -6,11 +6,12 @@ The API is imported lazily so that ``import llmdata`` (and the CLI) stays fast.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["search", "info", "validate", "fetch", "load", "__version__"]
+_API = ("search", "info", "entry", "validate", "fetch", "load", "list_store", "verify", "remove", "pages")
+__all__ = [*_API, "__version__"]
 
 
 def __getattr__(name: str):
-    if name in {"search", "info", "validate", "fetch", "load"}:
+    if name in _API:
         from . import api
 
         return getattr(api, name)

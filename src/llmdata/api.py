@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .index.query import Filters
+
+if TYPE_CHECKING:
+    from .catalog.model import Entry
 
 
 def search(
@@ -25,7 +30,7 @@ def search(
     >>> [hit["id"] for hit in llmdata.search("医疗", lang="zh")][:3]  # doctest: +SKIP
     """
     from .index import query as q
-    from .index.store import open_index
+    from .index.reader import open_index
 
     conn = open_index([Path(c) for c in catalogs or []])
     try:
@@ -38,7 +43,7 @@ def search(
 def info(dataset_id: str, *, catalogs: list[str | Path] | None = None) -> dict:
     """The full catalog card of one dataset; raises ``UnknownDatasetError`` (a ``KeyError``)."""
     from .index import query as q
-    from .index.store import open_index
+    from .index.reader import open_index
 
     conn = open_index([Path(c) for c in catalogs or []])
     try:
@@ -56,6 +61,13 @@ def validate(paths: list[str | Path] | None = None):
     return check_files(files)
 
 
+def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None) -> Entry:
+    """The typed catalog entry of one dataset (what fetchers and normalizers work from)."""
+    from .catalog.model import Entry
+
+    return Entry.from_card(info(dataset_id, catalogs=catalogs))
+
+
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
           strict: bool = False, include: list[str] | None = None, shards: int | None = None,
           max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None):
@@ -69,21 +81,17 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     """
     from .fetchers import service
 
-    entry = info(dataset_id, catalogs=catalogs)
+    target = entry(dataset_id, catalogs=catalogs)
     if from_path is not None:
-        report = service.register_manual(entry, Path(from_path).expanduser())
+        report = service.register_manual(target, Path(from_path).expanduser())
     else:
         subset = service.Subset(tuple(include or ()), shards, max_bytes)
-        report = service.fetch_entry(entry, dry_run=dry_run, progress=progress, subset=subset)
-    if dry_run or raw_only:
+        report = service.fetch_entry(target, dry_run=dry_run, progress=progress, subset=subset)
+    if dry_run or raw_only or not target.format.supported:
         return report
-    fmt = entry.get("format") or {}
-    if fmt and fmt.get("produces") != "unsupported":
-        from .normalize.converters import REGISTRY
-        from .normalize.store import normalize_fetched
+    from .normalize.store import normalize_fetched
 
-        if fmt.get("converter") in REGISTRY:
-            report.normalized = normalize_fetched(entry, report.revision, report.files, strict=strict)
+    report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict)
     return report
 
 
@@ -96,41 +104,75 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
     """
     from . import settings
     from .errors import OfflineError, UsageError
-    from .fetchers import ledger
-    from .normalize.store import normalize_fetched, output_dir
+    from .normalize.store import normalize_fetched
+    from .store import layout, ledger
 
-    entry = info(dataset_id, catalogs=catalogs)
-    current = next((d for d in ledger.datasets() if d["dataset_id"] == entry["id"]), None)
+    target = entry(dataset_id, catalogs=catalogs)
+    current = ledger.current(target.id)
     if current is None:
         if settings.offline():
-            raise OfflineError(f"{entry['id']} is not in the store and offline mode is on",
-                               hint=f"run `llmdata fetch {entry['id']}` while online")
-        report = fetch(entry["id"], catalogs=catalogs)
+            raise OfflineError(f"{target.id} is not in the store and offline mode is on",
+                               hint=f"run `llmdata fetch {target.id}` while online")
+        report = fetch(target.id, catalogs=catalogs)
         revision, files = report.revision, report.files
     else:
         revision = current["revision"]
-        files = ledger.files(entry["id"], revision)
-    manifest = normalize_fetched(entry, revision, files)
-    out = output_dir(entry["id"], revision, manifest["format"])
+        files = ledger.files(target.id, revision)
+    manifest = normalize_fetched(target, revision, files)
+    out = layout.normalized_dir(target.id, revision, manifest["format"])
     splits = manifest["splits"]
     if split is not None and split not in splits:
-        raise UsageError(f"{entry['id']} has no split {split!r}", hint=f"splits: {', '.join(splits)}")
+        raise UsageError(f"{target.id} has no split {split!r}", hint=f"splits: {', '.join(splits)}")
     data_files = {name: [str(out / shard) for shard in counts["shards"]] for name, counts in splits.items()}
     import datasets
 
-    cache = settings.home() / "cache" / "datasets"
+    cache = str(layout.datasets_cache())
     if manifest["format"] == "retrieval":  # corpus, queries and qrels have different columns: one load each
         tables = {name: datasets.load_dataset("parquet", data_files={name: files}, split=name, streaming=streaming,
-                                              cache_dir=str(cache))
+                                              cache_dir=cache)
                   for name, files in data_files.items() if split is None or name == split}
         if split is not None:
             return tables[split]
         return (datasets.IterableDatasetDict if streaming else datasets.DatasetDict)(tables)
     loaded = datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
-                                   cache_dir=str(cache))
+                                   cache_dir=cache)
     if subjects:
         if manifest["format"] != "mcq":
-            raise UsageError(f"{entry['id']} has no subjects (format {manifest['format']})")
+            raise UsageError(f"{target.id} has no subjects (format {manifest['format']})")
         wanted = set(subjects)
         loaded = loaded.filter(lambda s: s in wanted, input_columns="subject")
     return loaded
+
+
+def list_store() -> list[dict]:
+    """What the store holds: one row per dataset with its current revision, file count and bytes."""
+    from .store import ledger
+
+    rows = []
+    for d in ledger.datasets():
+        files = ledger.files(d["dataset_id"], d["revision"])
+        rows.append({**d, "files": len(files), "bytes": sum(f["size"] for f in files)})
+    return rows
+
+
+def verify(dataset_id: str | None = None) -> list[dict]:
+    """Re-hash stored files against the ledger (one dataset, or all); one result per file with ``ok``."""
+    from .fetchers import service
+    from .store import ledger
+
+    ids = [dataset_id] if dataset_id else [d["dataset_id"] for d in ledger.datasets()]
+    return [r for i in ids for r in service.verify_store(i)]
+
+
+def remove(dataset_id: str) -> bool:
+    """Delete a dataset's raw and normalized files and ledger rows; False when it was not in the store."""
+    from .fetchers import service
+
+    return service.remove(dataset_id)
+
+
+def pages(root: str | Path, *, check: bool = False) -> list[str]:
+    """Write (or, with ``check``, compare) CATALOG.md and docs/catalog.html under ``root``; the changed paths."""
+    from .catalog.pages import write_pages
+
+    return write_pages(Path(root), check=check)

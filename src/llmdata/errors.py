@@ -95,6 +95,16 @@ class Problem:
         }
 
 
+class YamlSyntaxError(LlmdataError, ValueError):
+    """A catalog file is not well-formed YAML (or not UTF-8); carries the position for the report."""
+
+    exit_code = 2
+
+    def __init__(self, file: str, line: int | None, column: int | None, message: str) -> None:
+        super().__init__(message)
+        self.file, self.line, self.column = file, line, column
+
+
 class CatalogError(LlmdataError, ValueError):
     """A catalog file does not validate; ``problems`` lists every finding."""
 
@@ -109,6 +119,14 @@ class CatalogError(LlmdataError, ValueError):
             f"{head}:\n{body}{more}",
             hint="fix the entries above, then run `llmdata validate FILE` to check again",
         )
+
+
+class ManualDownloadRequired(UsageError):
+    """The dataset needs a registration or a browser; the message carries the catalog's instructions."""
+
+
+class NotNormalizableError(UsageError):
+    """The entry is raw-only: no converter turns its files into a normalized format (yet)."""
 
 
 class FetchError(LlmdataError):

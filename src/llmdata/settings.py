@@ -40,12 +40,6 @@ def home() -> Path:
     return Path(user_cache_dir("llmdata", appauthor=False))
 
 
-def index_path() -> Path:
-    return home() / "index.sqlite"
-
-
-def tmp_dir() -> Path:
-    return home() / "tmp"
 
 
 def extra_catalogs() -> list[Path]:
@@ -59,12 +53,6 @@ def offline() -> bool:
     return any(v.strip().lower() in {"1", "true", "yes", "on"} for v in flags)
 
 
-def raw_dir() -> Path:
-    return home() / "raw"
-
-
-def normalized_dir() -> Path:
-    return home() / "normalized"
 
 
 def mirrors() -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .. import resources
-from . import source_pinned
+from .model import Source
 from .validate import check_files
 
 CATEGORY_ORDER = ("pretrain", "sft", "multiturn", "dialogue", "preference", "reward", "eval", "retrieval", "nlu",
@@ -54,7 +54,7 @@ def summary_counts(entries: list[dict]) -> dict:
         "entries": len(entries),
         "host confirmed": sum("host" not in e.get("unverified", []) for e in entries),
         "licence known": sum(e["license"] != "unknown" for e in entries),
-        "pinned": sum(any(source_pinned(s) for s in e["sources"]) for e in entries),
+        "pinned": sum(any(Source.from_dict(s).pinned for s in e["sources"]) for e in entries),
         "converter ready": sum((e.get("format") or {}).get("produces", "unsupported") != "unsupported" for e in entries),
         "public": sum(e["access"] == "public" for e in entries),
     }

@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import resources
-from ..errors import Problem
-from .yaml_positions import LoadedYaml, YamlSyntaxError, load_yaml_file
+from ..errors import Problem, YamlSyntaxError
+from .yaml_positions import LoadedYaml, load_yaml_file
 
 
 @dataclass

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import YamlSyntaxError
+
 try:  # libyaml is ~10x faster when present
     _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
@@ -41,12 +43,6 @@ class LoadedYaml:
     def key_position(self, path: tuple) -> tuple[int | None, int | None]:
         """Where the *key* at the end of ``path`` is written (falls back to the value)."""
         return self.positions.get(tuple(path) + ("<key>",), self.position(path))
-
-
-class YamlSyntaxError(ValueError):
-    def __init__(self, file: str, line: int | None, column: int | None, message: str) -> None:
-        super().__init__(message)
-        self.file, self.line, self.column, self.message = file, line, column, message
 
 
 def load_yaml(text: str, filename: str = "<string>") -> LoadedYaml:

@@ -96,9 +96,9 @@ def pages(
     check: Annotated[bool, typer.Option("--check", help="Only check that the pages are up to date; exit 1 when stale.")] = False,
 ) -> None:
     """Render the catalog as CATALOG.md and a searchable HTML page (docs/catalog.html)."""
-    from ..catalog.pages import write_pages
+    from ..api import pages as api_pages
 
-    changed = write_pages(out, check=check)
+    changed = api_pages(out, check=check)
     if check and changed:
         console(stderr=True).print(f"stale: {', '.join(changed)}; run `llmdata pages` and commit the result")
         raise typer.Exit(1)

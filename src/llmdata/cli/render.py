@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..catalog import source_pinned
+from ..catalog.model import Source
 from ..index.tokens import segments
 
 
@@ -89,7 +89,7 @@ def source_lines(entry: dict) -> list[str]:
         role = "primary" if i == 0 else "mirror"
         where = s.get("repo") or s.get("url")
         rev = s.get("revision") or s.get("ref")
-        pin = "pinned" if source_pinned(s) else "unpinned"
+        pin = "pinned" if Source.from_dict(s).pinned else "unpinned"
         line = f"[{s['kind']}] {where}" + (f" @ {rev}" if rev else "") + f"  ({role}, {pin})"
         for f in s.get("files") or []:
             meta = ", ".join(x for x in (human_bytes(f["size"]) if "size" in f else "", f"sha256 {f['sha256'][:12]}…" if "sha256" in f else "") if x)

@@ -109,12 +109,9 @@ class _NoProgress:
 
 def list_(as_json: JsonOption = False) -> None:
     """List the datasets in the store with revision, file count and size."""
-    from ..fetchers import ledger
+    from ..api import list_store
 
-    rows = []
-    for d in ledger.datasets():
-        files = ledger.files(d["dataset_id"], d["revision"])
-        rows.append({**d, "files": len(files), "bytes": sum(f["size"] for f in files)})
+    rows = list_store()
     if as_json:
         print_json(rows)
         return
@@ -139,10 +136,9 @@ def verify(
     as_json: JsonOption = False,
 ) -> None:
     """Re-hash stored files against the ledger; exit 1 when any file is missing or changed."""
-    from ..fetchers import ledger, service
+    from ..api import verify as api_verify
 
-    ids = [dataset_id] if dataset_id else [d["dataset_id"] for d in ledger.datasets()]
-    results = [r for i in ids for r in service.verify_store(i)]
+    results = api_verify(dataset_id)
     bad = [r for r in results if not r["ok"]]
     if as_json:
         print_json(results)
@@ -158,9 +154,9 @@ def verify(
 
 def rm(dataset_id: Annotated[str, typer.Argument(metavar="ID", help="Dataset to delete from the store.")]) -> None:
     """Delete a dataset's raw and normalized files from the store."""
-    from ..fetchers import service
+    from ..api import remove
 
-    if service.remove(dataset_id):
+    if remove(dataset_id):
         console().print(f"removed {dataset_id}")
     else:
         from ..errors import UsageError

@@ -17,19 +17,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import UnsafeArchiveError
+from ..store.layout import extracted_dir
 
 MAX_MEMBERS = 200_000
 MAX_TOTAL_BYTES = 200 * 1024**3
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".gz")
-
-
-def extracted_dir(archive: Path) -> Path:
-    """foo.tar.gz -> foo/ beside it."""
-    name = archive.name
-    for suffix in ARCHIVE_SUFFIXES:
-        if name.endswith(suffix):
-            return archive.with_name(name[: -len(suffix)] or "extracted")
-    return archive.with_name(name + ".d")
 
 
 def _safe_name(name: str, archive: Path) -> PurePosixPath:

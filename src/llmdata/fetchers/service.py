@@ -8,16 +8,16 @@ records them only once all of the dataset's files are verified.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import settings
-from ..errors import DiskFullError, FetchError, IntegrityError, OfflineError, UsageError
-from . import ledger
+from ..catalog.model import Entry
+from ..errors import DiskFullError, FetchError, IntegrityError, ManualDownloadRequired, OfflineError, UsageError
+from ..store import atomic, layout, ledger
 from .sources import Resolved, resolver_for
+from .sources.url import store_name
 from .transfer import ProgressFn, download, new_client, sha256_file
 
 
@@ -39,16 +39,8 @@ class FetchReport:
         return {**self.__dict__, "directory": str(self.directory)}
 
 
-class ManualDownloadRequired(UsageError):
-    """The dataset needs a registration or a browser; the message carries the catalog's instructions."""
-
-
-def dataset_dir(dataset_id: str, revision: str) -> Path:
-    return settings.raw_dir() / dataset_id / revision
-
-
 def _check_space(needed: int) -> None:
-    root = settings.home()
+    root = layout.home()
     root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(root).free
     if needed > free:
@@ -65,14 +57,15 @@ def _missing_bytes(resolved: Resolved, directory: Path) -> int:
     return total
 
 
-def _from_store(entry: dict) -> FetchReport | None:
-    for current in ledger.datasets():
-        if current["dataset_id"] == entry["id"]:
-            directory = dataset_dir(entry["id"], current["revision"])
-            files = ledger.files(entry["id"], current["revision"])
-            if files and all((directory / f["path"]).is_file() for f in files):
-                return FetchReport(entry["id"], current["source_kind"], current["source"], current["revision"],
-                                   current["pinned"], directory, files)
+def _from_store(entry: Entry) -> FetchReport | None:
+    current = ledger.current(entry.id)
+    if current is None:
+        return None
+    directory = layout.raw_dir(entry.id, current["revision"])
+    files = ledger.files(entry.id, current["revision"])
+    if files and all((directory / f["path"]).is_file() for f in files):
+        return FetchReport(entry.id, current["source_kind"], current["source"], current["revision"],
+                           current["pinned"], directory, files)
     return None
 
 
@@ -111,28 +104,27 @@ class Subset:
         return chosen
 
 
-def fetch_entry(entry: dict, *, dry_run: bool = False, progress: ProgressFn | None = None,
+def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | None = None,
                 client=None, subset: Subset = Subset()) -> FetchReport:
     """Fetch one catalog entry (see module docstring); returns what is now in the store."""
-    if entry["access"] == "manual":
+    if entry.access == "manual":
         raise ManualDownloadRequired(
-            f"{entry['id']} cannot be downloaded automatically",
-            hint=f"{entry.get('instructions', '').strip()}\nthen: llmdata fetch {entry['id']} --from PATH")
+            f"{entry.id} cannot be downloaded automatically",
+            hint=f"{entry.instructions}\nthen: llmdata fetch {entry.id} --from PATH")
     if settings.offline():
         stored = _from_store(entry)
         if stored is not None:
             return stored
-        raise OfflineError(f"offline mode is on and {entry['id']} is not in the store",
+        raise OfflineError(f"offline mode is on and {entry.id} is not in the store",
                            hint="unset LLMDATA_OFFLINE / HF_HUB_OFFLINE to download it")
     own_client = client is None
     client = client or new_client()
     failures: list[str] = []
     first_error: FetchError | None = None
     try:
-        for source in entry["sources"]:
-            label = f"{source['kind']}:{source.get('repo') or source.get('url')}"
+        for source in entry.sources:
             try:
-                resolved = resolver_for(source["kind"])(source, client)
+                resolved = resolver_for(source.kind)(source, client)
                 if subset:
                     resolved.files = subset.apply(resolved.files)
                 report = _fetch_resolved(entry, resolved, dry_run, progress, client, failures)
@@ -141,7 +133,7 @@ def fetch_entry(entry: dict, *, dry_run: bool = False, progress: ProgressFn | No
             except DiskFullError:
                 raise
             except FetchError as exc:
-                failures.append(f"{label}: {exc.message}")
+                failures.append(f"{source.label}: {exc.message}")
                 first_error = first_error or exc
         assert first_error is not None
         if len(failures) > 1:
@@ -153,9 +145,9 @@ def fetch_entry(entry: dict, *, dry_run: bool = False, progress: ProgressFn | No
             client.close()
 
 
-def _fetch_resolved(entry: dict, resolved: Resolved, dry_run: bool, progress, client, failures) -> FetchReport:
-    directory = dataset_dir(entry["id"], resolved.revision)
-    report = FetchReport(entry["id"], resolved.kind, resolved.location, resolved.revision, resolved.pinned,
+def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, progress, client, failures) -> FetchReport:
+    directory = layout.raw_dir(entry.id, resolved.revision)
+    report = FetchReport(entry.id, resolved.kind, resolved.location, resolved.revision, resolved.pinned,
                          directory, dry_run=dry_run, skipped_sources=list(failures))
     _check_space(_missing_bytes(resolved, directory))
     if dry_run:
@@ -171,17 +163,16 @@ def _fetch_resolved(entry: dict, resolved: Resolved, dry_run: bool, progress, cl
             extract(dest)
         report.files.append({"path": remote.path, "size": verified.size, "sha256": verified.sha256,
                              "url": verified.url, "pinned": remote.pin.pinned})
-    ledger.record(entry["id"], resolved.kind, resolved.location, resolved.revision, resolved.pinned, report.files)
+    ledger.record(entry.id, resolved.kind, resolved.location, resolved.revision, resolved.pinned, report.files)
     return report
 
 
-def register_manual(entry: dict, path: Path) -> FetchReport:
+def register_manual(entry: Entry, path: Path) -> FetchReport:
     """``fetch ID --from PATH``: verify a file the user downloaded and put it in the store."""
     if not path.is_file():
         raise UsageError(f"{path} is not a file", hint="pass the downloaded archive or data file")
-    pins = [(s.get("sha256"), s.get("size"), s.get("path") or Path(s["url"]).name.split("?")[0])
-            for s in entry["sources"] if s["kind"] == "url"]
-    pins += [(f.get("sha256"), f.get("size"), f["path"]) for s in entry["sources"] for f in s.get("files", [])]
+    pins = [(s.sha256, s.size, store_name(s)) for s in entry.sources if s.kind == "url"]
+    pins += [(f.sha256, f.size, f.path) for s in entry.sources for f in s.files]
     sha256 = sha256_file(path)
     size = path.stat().st_size
     pinned = [p for p in pins if p[0]]
@@ -192,25 +183,18 @@ def register_manual(entry: dict, path: Path) -> FetchReport:
                              hint="download the exact file the catalog names (check the version)")
     name = match[2] if match else path.name
     revision = f"sha256-{sha256[:16]}" if match else "manual"
-    directory = dataset_dir(entry["id"], revision)
-    directory.mkdir(parents=True, exist_ok=True)
-    dest = directory / name
-    staged = directory / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        shutil.copyfile(path, staged)
-        os.replace(staged, dest)
-    finally:
-        staged.unlink(missing_ok=True)
+    directory = layout.raw_dir(entry.id, revision)
+    atomic.copy_file(path, directory / name)
     files = [{"path": name, "size": size, "sha256": sha256, "url": f"file://{path.resolve()}", "pinned": bool(match)}]
-    ledger.record(entry["id"], "manual", str(path.resolve()), revision, bool(match), files)
-    return FetchReport(entry["id"], "manual", str(path.resolve()), revision, bool(match), directory, files)
+    ledger.record(entry.id, "manual", str(path.resolve()), revision, bool(match), files)
+    return FetchReport(entry.id, "manual", str(path.resolve()), revision, bool(match), directory, files)
 
 
 def verify_store(dataset_id: str) -> list[dict]:
     """Re-hash every recorded file of a dataset; returns one result per file."""
     results = []
     for row in ledger.files(dataset_id):
-        path = dataset_dir(dataset_id, row["revision"]) / row["path"]
+        path = layout.raw_dir(dataset_id, row["revision"]) / row["path"]
         if not path.is_file():
             results.append({**row, "ok": False, "problem": "missing"})
             continue
@@ -221,13 +205,8 @@ def verify_store(dataset_id: str) -> list[dict]:
 
 
 def remove(dataset_id: str) -> bool:
-    """Delete a dataset's raw and normalized files and its ledger rows."""
+    """Delete a dataset's raw and normalized files and its ledger rows (each folder vanishes at once)."""
     removed = False
-    for root in (settings.raw_dir(), settings.normalized_dir()):
-        target = root / dataset_id
-        if target.exists():
-            trash = root / f".{dataset_id}.rm-{uuid.uuid4().hex[:8]}"
-            os.replace(target, trash)  # atomic: the dataset disappears at once
-            shutil.rmtree(trash, ignore_errors=True)
-            removed = True
+    for root in (layout.raw_root(), layout.normalized_root()):
+        removed = atomic.remove_tree(root / dataset_id) or removed
     return bool(ledger.forget(dataset_id)) or removed

@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from .. import settings
+from ..store import layout
 from ..errors import (
     AccessDeniedError,
     DiskFullError,
@@ -266,9 +267,7 @@ def _write_chunk(fh, data: bytes) -> None:
 
 
 def _parts_dir() -> Path:
-    directory = settings.tmp_dir() / "parts"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+    return layout.parts_dir()
 
 
 def _part_key(url: str, pin: Pin) -> str:

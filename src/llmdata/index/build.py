@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import settings
 from ..catalog.validate import check_files
 from ..errors import CatalogError
 from ..vocabulary import labels_for
+from ..store import layout
 from .fts import FTS_DDL, INDEX_SCHEMA_VERSION
 from .tokens import index_tokens
 
@@ -51,12 +51,6 @@ def _fts_row(entry: dict) -> dict:
     }
 
 
-def lock_path() -> Path:
-    tmp = settings.tmp_dir()
-    tmp.mkdir(parents=True, exist_ok=True)
-    return tmp / "index.lock"
-
-
 def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
     """Validate ``paths`` and replace the catalog tables; returns the number of entries.
 
@@ -71,12 +65,12 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
     from sqlalchemy import text
     from sqlmodel import Session, SQLModel
 
-    from .db import write_engine
+    from ..store.db import write_engine
+    from .fingerprint import read_fingerprint
     from .models import CATALOG_TABLES, Dataset, Facet, Meta
-    from .store import read_fingerprint
 
-    with FileLock(str(lock_path()), timeout=120), write_engine() as engine:
-        if not force and read_fingerprint(settings.index_path()) == fingerprint:
+    with FileLock(str(layout.index_lock()), timeout=120), write_engine() as engine:
+        if not force and read_fingerprint(layout.index_path()) == fingerprint:
             return len(entries)  # another process rebuilt while we waited
         with engine.begin() as conn:
             stored = conn.execute(text(

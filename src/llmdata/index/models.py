@@ -1,5 +1,6 @@
 """Tables of the index, as sqlmodel models.
 
+The fetch ledger's tables live with the store (``llmdata.store.ledger_tables``).
 Only the rebuild imports this module (sqlmodel costs ~0.4 s to import); the
 search path reads the same tables with the standard library's ``sqlite3``.
 The full-text table is an FTS5 virtual table, which SQLAlchemy cannot model;
@@ -47,35 +48,3 @@ class Meta(SQLModel, table=True):
 
 
 CATALOG_TABLES = [Dataset.__table__, Facet.__table__, Meta.__table__]
-
-
-class LedgerFile(SQLModel, table=True):
-    """One verified file in the store: what was fetched, from where, at which revision."""
-
-    __tablename__ = "ledger_file"
-
-    dataset_id: str = Field(primary_key=True)
-    revision: str = Field(primary_key=True)
-    path: str = Field(primary_key=True)
-    source_kind: str
-    source: str = Field(description="repo id or URL of the source actually used")
-    url: str = Field(description="the URL the bytes came from (after mirror rewrites)")
-    sha256: str
-    size: int
-    fetched_at: str
-
-
-class LedgerDataset(SQLModel, table=True):
-    """Which revision of a dataset is the current one in the store."""
-
-    __tablename__ = "ledger_dataset"
-
-    dataset_id: str = Field(primary_key=True)
-    revision: str
-    source_kind: str
-    source: str
-    pinned: bool
-    fetched_at: str
-
-
-LEDGER_TABLES = [LedgerFile.__table__, LedgerDataset.__table__]

@@ -9,10 +9,7 @@ every split is complete; a failure leaves the previous output untouched.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from ..errors import LlmdataError
+from ..store.atomic import staged_dir
 from .converters import Reject, get
 from .readers import BadRecord, read_records
 from .writer import SplitWriter
@@ -259,10 +257,7 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
               strict: bool = False, inputs_fingerprint: str = "", progress=None) -> dict:
     """Convert every split and publish ``out_dir`` atomically; returns the manifest."""
     conv = get(spec.converter)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    work.mkdir()
-    try:
+    with staged_dir(out_dir) as work:
         manifest = {
             "source": source,
             "format": conv.produces,
@@ -283,27 +278,7 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
             if conv.produces == "retrieval":
                 manifest["splits"][split]["table"] = get(split_spec.converter).produces
         (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        publish(work, out_dir)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return manifest
-
-
-def publish(work: Path, final: Path) -> None:
-    """Swap ``work`` into place as ``final``; the old version is removed only after the swap."""
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(final, old)
-    try:
-        os.replace(work, final)
-    except OSError:
-        if old is not None and not final.exists():
-            os.replace(old, final)  # put the previous version back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_manifest(out_dir: Path) -> dict | None:

@@ -12,40 +12,30 @@ import hashlib
 import json
 from pathlib import Path
 
-from .. import settings
-from ..errors import LlmdataError, UsageError
+from ..catalog.model import Entry, thaw
+from ..errors import LlmdataError, NotNormalizableError
+from ..store import layout
 from .pipeline import FormatSpec, normalize, read_manifest
 
 
-class NotNormalizableError(UsageError):
-    """The entry's raw format has no converter (yet)."""
-
-
-def output_dir(dataset_id: str, revision: str, fmt: str) -> Path:
-    return settings.normalized_dir() / dataset_id / revision / fmt
-
-
-def split_inputs(entry: dict, raw_dir: Path, files: list[dict]) -> dict[str, list[tuple[Path, str]]]:
+def split_inputs(entry: Entry, raw_dir: Path, files: list[dict]) -> dict[str, list[tuple[Path, str]]]:
     """Which fetched files make which split; archives count by their extracted members."""
     present = sorted(f["path"] for f in files)
     extracted = []
     for f in present:
-        folder = raw_dir / f
-        from ..fetchers.archives import extracted_dir
-
-        target = extracted_dir(folder)
+        target = layout.extracted_dir(raw_dir / f)
         if target.is_dir():
             extracted += [str(p.relative_to(raw_dir)) for p in sorted(target.rglob("*")) if p.is_file()]
     candidates = present + extracted
-    splits = entry.get("splits") or {"train": ["*"]}
+    splits = entry.splits or {"train": ("*",)}
     result: dict[str, list[tuple[Path, str]]] = {}
     for split, patterns in splits.items():
         chosen = [c for c in candidates if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
         if chosen:  # a subset fetch (--include/--shards) may leave some splits without files
             result[split] = [(raw_dir / c, c) for c in chosen]
     if not result:
-        raise LlmdataError(f"no split of {entry['id']} matches the fetched files",
-                           hint=f"splits {splits}; fetched: {', '.join(candidates[:10])}")
+        raise LlmdataError(f"no split of {entry.id} matches the fetched files",
+                           hint=f"splits {dict(splits)}; fetched: {', '.join(candidates[:10])}")
     return result
 
 
@@ -57,24 +47,23 @@ def _fingerprint(spec: FormatSpec, version: int, files: list[dict], splits: dict
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def normalize_fetched(entry: dict, revision: str, files: list[dict], *, strict: bool = False,
+def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict: bool = False,
                       force: bool = False, progress=None) -> dict:
     """Normalize one fetched revision; returns the manifest (reused when still current)."""
     from .converters import get
 
-    fmt = entry.get("format") or {}
-    if not fmt or fmt.get("produces") == "unsupported":
-        reason = fmt.get("reason", "the catalog entry declares no format")
-        raise NotNormalizableError(f"{entry['id']} cannot be normalized: {reason}",
-                                   hint=f"the raw files are in {settings.raw_dir() / entry['id'] / revision}")
-    spec = FormatSpec.from_entry(fmt)
+    fmt = entry.format
+    raw_dir = layout.raw_dir(entry.id, revision)
+    if not fmt.supported:
+        raise NotNormalizableError(f"{entry.id} cannot be normalized: {fmt.reason or 'no converter declared'}",
+                                   hint=f"the raw files are in {raw_dir}")
+    spec = FormatSpec(fmt.reader or "", fmt.converter or "", thaw(fmt.options), fmt.encoding)
     converter = get(spec.converter)
-    raw_dir = settings.raw_dir() / entry["id"] / revision
     splits = split_inputs(entry, raw_dir, files)
     fingerprint = _fingerprint(spec, converter.version, files, splits)
-    out = output_dir(entry["id"], revision, converter.produces)
+    out = layout.normalized_dir(entry.id, revision, converter.produces)
     current = read_manifest(out)
     if current and current.get("inputs") == fingerprint and not force:
         return current
-    return normalize(splits, spec, source=entry["id"], out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
+    return normalize(splits, spec, source=entry.id, out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
                      progress=progress)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import httpx
 
+from ...catalog.model import Source
 from ..transfer import RemoteFile
 
 
@@ -22,11 +23,11 @@ class Resolved:
     location: str  # repo id or URL, for messages and the ledger
     revision: str  # commit, or a content-derived name for plain URLs
     files: list[RemoteFile] = field(default_factory=list)
-    pinned: bool = False  # the catalog named the exact revision (and hashes)
+    pinned: bool = False  # the catalog names the exact bytes (``Source.pinned``)
 
 
 class Resolver(Protocol):
-    def __call__(self, source: dict, client: httpx.Client) -> Resolved: ...
+    def __call__(self, source: Source, client: httpx.Client) -> Resolved: ...
 
 
 def resolver_for(kind: str) -> Resolver:

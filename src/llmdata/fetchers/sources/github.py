@@ -7,48 +7,46 @@ host at the exact commit, or from the LFS media host for LFS-tracked files.
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 
 import httpx
 
+from ...catalog.model import FileSpec, Source, is_commit
 from ..transfer import Pin, RemoteFile, get_json
 from . import Resolved
 
 API = "https://api.github.com"
 RAW = "https://raw.githubusercontent.com"
 MEDIA = "https://media.githubusercontent.com/media"
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 def file_url(repo: str, commit: str, path: str, lfs: bool = False) -> str:
     return f"{MEDIA if lfs else RAW}/{repo}/{commit}/{urllib.parse.quote(path)}"
 
 
-def resolve(source: dict, client: httpx.Client) -> Resolved:
-    repo = source["repo"]
-    ref = source.get("ref") or "HEAD"
+def resolve(source: Source, client: httpx.Client) -> Resolved:
+    repo = source.repo or ""
+    ref = source.revision or "HEAD"
     hint = f"check that https://github.com/{repo} exists and is public, or set GITHUB_TOKEN"
-    if _COMMIT.match(ref):
+    if is_commit(ref):
         commit = ref
     else:
         data = get_json(client, f"{API}/repos/{repo}/commits/{urllib.parse.quote(ref, safe='')}", hint)
         commit = data["sha"]
-    if source.get("files"):
-        listed = source["files"]
+    if source.files:
+        listed = list(source.files)
     else:
         tree = get_json(client, f"{API}/repos/{repo}/git/trees/{commit}?recursive=1", hint)
-        listed = [{"path": t["path"], "git_blob": t["sha"], "size": t.get("size")}
+        listed = [FileSpec(t["path"], git_blob=t["sha"], size=t.get("size"))
                   for t in tree.get("tree", []) if t.get("type") == "blob"]
     files = [
         RemoteFile(
-            path=f["path"],
-            url=file_url(repo, commit, f["path"], bool(f.get("lfs"))),
-            pin=Pin(sha256=f.get("sha256"), size=f.get("size"), git_blob=None if f.get("lfs") else f.get("git_blob")),
-            extract=bool(f.get("extract")),
+            path=f.path,
+            url=file_url(repo, commit, f.path, f.lfs),
+            pin=Pin(sha256=f.sha256, size=f.size, git_blob=None if f.lfs else f.git_blob),
+            extract=f.extract,
             access_hint=hint,
         )
         for f in listed
     ]
-    pinned = bool(_COMMIT.match(ref)) and all(f.pin.pinned for f in files)
-    return Resolved("github", repo, commit, files, pinned=pinned)
+    return Resolved("github", repo, commit, files, pinned=source.pinned)

@@ -10,17 +10,16 @@ length would pass it. ``HF_ENDPOINT`` and ``HF_TOKEN`` are read per call.
 from __future__ import annotations
 
 import fnmatch
-import re
 import urllib.parse
 
 import httpx
 
 from ... import settings
+from ...catalog.model import FileSpec, Source
 from ...errors import AccessDeniedError, FetchError, OfflineError, RemoteNotFoundError
 from ..transfer import Pin, RemoteFile
 from . import Resolved
 
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 def file_url(endpoint: str, repo: str, commit: str, path: str) -> str:
@@ -63,36 +62,34 @@ def _dataset_info(repo: str, revision: str):
         raise
 
 
-def resolve(source: dict, client: httpx.Client) -> Resolved:
-    repo = source["repo"]
-    revision = source.get("revision") or "main"
+def resolve(source: Source, client: httpx.Client) -> Resolved:
+    repo = source.repo or ""
+    revision = source.revision or "main"
     info = _dataset_info(repo, revision)
     commit = info.sha or revision
     endpoint = settings.hf_endpoint()
     siblings = {s.rfilename: s for s in info.siblings or []}
     page = f"{endpoint}/datasets/{repo}"
-    if source.get("files"):
-        wanted = []
-        for f in source["files"]:
-            if f["path"] not in siblings:
-                raise RemoteNotFoundError(f"{f['path']} is not in {repo} at {commit[:12]}", url=page,
+    if source.files:
+        for f in source.files:
+            if f.path not in siblings:
+                raise RemoteNotFoundError(f"{f.path} is not in {repo} at {commit[:12]}", url=page,
                                           hint="the file was renamed or removed upstream; check the entry")
-            wanted.append((f["path"], f))
+        wanted = list(source.files)
     else:
-        patterns = source.get("patterns") or ["*"]
-        wanted = [(name, {}) for name in sorted(siblings) if any(fnmatch.fnmatch(name, p) for p in patterns)
+        patterns = source.patterns or ("*",)
+        wanted = [FileSpec(name) for name in sorted(siblings) if any(fnmatch.fnmatch(name, p) for p in patterns)
                   and not name.startswith(".git")]
     files = []
-    for path, declared in wanted:
-        sib = siblings[path]
+    for declared in wanted:
+        sib = siblings[declared.path]
         lfs = sib.lfs
         pin = Pin(
-            sha256=declared.get("sha256") or (lfs.sha256 if lfs else None),
-            size=declared.get("size") if declared.get("size") is not None else (lfs.size if lfs else sib.size),
-            git_blob=None if lfs else (declared.get("git_blob") or sib.blob_id),
+            sha256=declared.sha256 or (lfs.sha256 if lfs else None),
+            size=declared.size if declared.size is not None else (lfs.size if lfs else sib.size),
+            git_blob=None if lfs else (declared.git_blob or sib.blob_id),
         )
-        files.append(RemoteFile(path=path, url=file_url(endpoint, repo, commit, path), pin=pin,
-                                extract=bool(declared.get("extract")),
+        files.append(RemoteFile(path=declared.path, url=file_url(endpoint, repo, commit, declared.path), pin=pin,
+                                extract=declared.extract,
                                 access_hint=f"request access at {page}, then set HF_TOKEN"))
-    pinned = bool(_COMMIT.match(revision))
-    return Resolved("hf", repo, commit, files, pinned=pinned)
+    return Resolved("hf", repo, commit, files, pinned=source.pinned)

@@ -6,14 +6,20 @@ import urllib.parse
 
 import httpx
 
+from ...catalog.model import Source
 from ..transfer import Pin, RemoteFile
 from . import Resolved
 
 
-def resolve(source: dict, client: httpx.Client) -> Resolved:
-    url = source["url"]
-    name = source.get("path") or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
-    pin = Pin(sha256=source.get("sha256"), size=source.get("size"))
+def store_name(source: Source) -> str:
+    """The file's name in the store: the catalog's ``path``, else the URL's last segment."""
+    url = source.url or ""
+    return source.path or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
+
+
+def resolve(source: Source, client: httpx.Client) -> Resolved:
+    url = source.url or ""
+    pin = Pin(sha256=source.sha256, size=source.size)
     revision = f"sha256-{pin.sha256[:16]}" if pin.sha256 else "unpinned"
-    remote = RemoteFile(path=name, url=url, pin=pin, extract=bool(source.get("extract")))
-    return Resolved("url", url, revision, [remote], pinned=bool(pin.sha256))
+    remote = RemoteFile(path=store_name(source), url=url, pin=pin, extract=source.extract)
+    return Resolved("url", url, revision, [remote], pinned=source.pinned)

@@ -1,8 +1,7 @@
-"""Open the index for reading, rebuilding it first when the catalog changed.
+"""Is the index current? A hash of the catalog files compared with the one stored in the index.
 
-The freshness check is cheap on purpose (hash the catalog bytes, read one
-row): it runs on every ``llmdata search`` and must not import YAML, jsonschema
-or sqlmodel. Only a stale index pays for the rebuild.
+The check is cheap on purpose (hash the catalog bytes, read one row): it runs
+on every ``llmdata search`` and must not import YAML, jsonschema or sqlmodel.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from .. import settings
-from ..catalog import catalog_paths
 from .fts import INDEX_SCHEMA_VERSION
 
 
@@ -29,6 +26,7 @@ def fingerprint(paths: list[Path]) -> str:
 
 
 def read_fingerprint(db: Path) -> str | None:
+    """The fingerprint the index was built from, or None when there is no usable index."""
     if not db.exists():
         return None
     try:
@@ -40,18 +38,3 @@ def read_fingerprint(db: Path) -> str | None:
     except sqlite3.Error:
         return None
     return row[0] if row else None
-
-
-def open_index(extra_catalogs: list[Path] | None = None) -> sqlite3.Connection:
-    """A read connection to an index that reflects the current catalog files."""
-    paths = catalog_paths(extra_catalogs)
-    db = settings.index_path()
-    wanted = fingerprint(paths)
-    if read_fingerprint(db) != wanted:
-        from .build import rebuild
-
-        rebuild(paths, wanted)
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout=60000")
-    return conn

@@ -1,0 +1,171 @@
+"""Typed catalog entries, built once from a validated card and handed to every layer.
+
+The YAML (and the index's JSON card) is the reviewed source of truth; these
+frozen dataclasses are how the rest of the package reads it, so a field name
+is spelled once, and "pinned" and "a commit" are defined once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+SourceKind = Literal["hf", "github", "url"]
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def is_commit(ref: str | None) -> bool:
+    """A full 40-hex commit id: the only revision that names exact bytes."""
+    return bool(ref) and bool(COMMIT.match(ref or ""))
+
+
+def _frozen(value: Any) -> Any:
+    """Read-only views of nested options, so an Entry can be shared safely."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain dicts and lists again (for JSON, hashing and converter options)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file a source lists, with whatever pins the catalog gives for it."""
+
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    git_blob: str | None = None
+    lfs: bool = False
+    extract: bool = False
+
+    @property
+    def hashed(self) -> bool:
+        return bool(self.sha256 or self.git_blob)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> FileSpec:
+        return cls(data["path"], data.get("sha256"), data.get("size"), data.get("git_blob"),
+                   bool(data.get("lfs")), bool(data.get("extract")))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the bytes come from: a Hub repo, a GitHub repo or a plain URL."""
+
+    kind: SourceKind
+    repo: str | None = None  # hf / github: owner/name
+    revision: str | None = None  # hf: revision; github: ref
+    files: tuple[FileSpec, ...] = ()
+    patterns: tuple[str, ...] = ()  # hf: globs over the repo's files
+    config: str | None = None  # hf: a config named in the dataset card
+    url: str | None = None  # url
+    path: str | None = None  # url: name in the store (default: the URL's last segment)
+    sha256: str | None = None  # url
+    size: int | None = None  # url
+    extract: bool = False  # url
+
+    @property
+    def location(self) -> str:
+        """Repo id or URL: what messages and the ledger call this source."""
+        return self.repo or self.url or ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.location}"
+
+    @property
+    def pinned(self) -> bool:
+        """The catalog names exact bytes: a SHA-256 for a URL; a commit and a hash for every listed file otherwise."""
+        if self.kind == "url":
+            return bool(self.sha256)
+        return is_commit(self.revision) and bool(self.files) and all(f.hashed for f in self.files)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Source:
+        return cls(
+            kind=data["kind"],
+            repo=data.get("repo"),
+            revision=data.get("revision") or data.get("ref"),
+            files=tuple(FileSpec.from_dict(f) for f in data.get("files") or ()),
+            patterns=tuple(data.get("patterns") or ()),
+            config=data.get("config"),
+            url=data.get("url"),
+            path=data.get("path"),
+            sha256=data.get("sha256"),
+            size=data.get("size"),
+            extract=bool(data.get("extract")),
+        )
+
+
+@dataclass(frozen=True)
+class Format:
+    """How to read the raw files and which converter makes which normalized format of them."""
+
+    produces: str
+    reader: str | None = None
+    converter: str | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    encoding: str = "utf-8"
+    reason: str | None = None  # why an entry is raw-only
+
+    @property
+    def supported(self) -> bool:
+        return self.produces != "unsupported" and bool(self.converter)
+
+    @classmethod
+    def from_dict(cls, data: Mapping | None) -> Format:
+        if not data:
+            return cls("unsupported", reason="the catalog entry declares no format")
+        return cls(data["produces"], data.get("reader"), data.get("converter"), _frozen(data.get("options") or {}),
+                   data.get("encoding", "utf-8"), data.get("reason"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One dataset of the catalog. ``card`` keeps the whole validated mapping for display and JSON."""
+
+    id: str
+    name: str
+    category: str
+    license: str
+    commercial: bool | None
+    access: str
+    sources: tuple[Source, ...]
+    splits: Mapping[str, tuple[str, ...]]
+    format: Format
+    instructions: str = ""
+    card: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+
+    @property
+    def pinned(self) -> bool:
+        """The preferred source names exact bytes."""
+        return bool(self.sources) and self.sources[0].pinned
+
+    @classmethod
+    def from_card(cls, card: Mapping) -> Entry:
+        return cls(
+            id=card["id"],
+            name=card["name"],
+            category=card["category"],
+            license=card["license"],
+            commercial=card.get("commercial"),
+            access=card["access"],
+            sources=tuple(Source.from_dict(s) for s in card.get("sources") or ()),
+            splits=MappingProxyType({k: tuple(v) for k, v in (card.get("splits") or {}).items()}),
+            format=Format.from_dict(card.get("format")),
+            instructions=(card.get("instructions") or "").strip(),
+            card=_frozen({k: v for k, v in card.items() if k not in ("_origin", "score")}),
+        )

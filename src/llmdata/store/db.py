@@ -1,0 +1,55 @@
+"""Connections to index.sqlite: SQLAlchemy for writes, the standard library for reads.
+
+The search index and the fetch ledger share one SQLite file (WAL mode, so
+readers never wait for a writer). Reads use ``sqlite3`` so that ``search``,
+``list`` and ``load`` never pay for importing SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from . import layout
+
+
+@contextmanager
+def write_engine():
+    """An engine in WAL mode with a generous busy timeout, disposed after use."""
+    from sqlalchemy import event
+    from sqlmodel import create_engine
+
+    db = layout.index_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{db}", connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA busy_timeout=60000")
+
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def read_connection() -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection with rows as mappings, or None when there is no database yet."""
+    db = layout.index_path()
+    if not db.exists():
+        yield None
+        return
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA busy_timeout=60000")
+        yield conn
+    finally:
+        conn.close()
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None

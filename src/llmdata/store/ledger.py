@@ -1,0 +1,101 @@
+"""The fetch ledger in index.sqlite: per verified file, source, revision, sha256, size, time.
+
+Writes go through the typed tables (``ledger_tables``) with one upsert per
+row; reads use plain ``sqlite3`` so ``list``, ``verify`` and ``load`` stay light.
+A store that has never fetched anything simply has no ledger rows.
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import layout
+from .db import has_table, read_connection, write_engine
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _create_tables(engine) -> None:  # noqa: ANN001
+    """Create the ledger tables if missing, under the index lock: create_all checks, then creates,
+    and two first-time processes could both see the table missing."""
+    from filelock import FileLock
+    from sqlmodel import SQLModel
+
+    from .ledger_tables import LEDGER_TABLES
+
+    with FileLock(str(layout.index_lock()), timeout=120):
+        SQLModel.metadata.create_all(engine, tables=LEDGER_TABLES)
+
+
+def _upsert(conn, model, row: dict) -> None:  # noqa: ANN001
+    """INSERT ... ON CONFLICT DO UPDATE: one statement, so concurrent fetches of a dataset cannot collide
+    (a read-then-insert merge lets two processes both insert the same key)."""
+    from sqlalchemy.dialects.sqlite import insert
+
+    table = model.__table__
+    keys = [c.name for c in table.primary_key.columns]
+    statement = insert(table).values(**row)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={k: v for k, v in row.items() if k not in keys}))
+
+
+def record(dataset_id: str, kind: str, source: str, revision: str, pinned: bool, files: list[dict]) -> None:
+    """Record verified files and make ``revision`` the dataset's current one, in one transaction."""
+    from .ledger_tables import LedgerDataset, LedgerFile
+
+    now = _now()
+    with write_engine() as engine:
+        _create_tables(engine)
+        with engine.begin() as conn:
+            for f in files:
+                _upsert(conn, LedgerFile, {"dataset_id": dataset_id, "revision": revision, "path": f["path"],
+                                           "source_kind": kind, "source": source, "url": f["url"],
+                                           "sha256": f["sha256"], "size": f["size"], "fetched_at": now})
+            _upsert(conn, LedgerDataset, {"dataset_id": dataset_id, "revision": revision, "source_kind": kind,
+                                          "source": source, "pinned": pinned, "fetched_at": now})
+
+
+def datasets() -> list[dict]:
+    """The current revision of every dataset in the store, by id."""
+    with read_connection() as conn:
+        if conn is None or not has_table(conn, "ledger_dataset"):
+            return []
+        rows = conn.execute("SELECT dataset_id, revision, source_kind, source, pinned, fetched_at "
+                            "FROM ledger_dataset ORDER BY dataset_id").fetchall()
+    return [{**dict(r), "pinned": bool(r["pinned"])} for r in rows]
+
+
+def current(dataset_id: str) -> dict | None:
+    """The ledger row of ``dataset_id``'s current revision, or None when it was never fetched."""
+    return next((d for d in datasets() if d["dataset_id"] == dataset_id), None)
+
+
+def files(dataset_id: str, revision: str | None = None) -> list[dict]:
+    """Recorded files of a dataset (one revision, or all), by path."""
+    with read_connection() as conn:
+        if conn is None or not has_table(conn, "ledger_file"):
+            return []
+        sql = ("SELECT dataset_id, revision, path, source_kind, source, url, sha256, size, fetched_at "
+               "FROM ledger_file WHERE dataset_id = ?")
+        params: list = [dataset_id]
+        if revision:
+            sql += " AND revision = ?"
+            params.append(revision)
+        rows = conn.execute(sql + " ORDER BY path", params).fetchall()
+    return [dict(r) for r in rows]
+
+
+def forget(dataset_id: str) -> int:
+    """Delete a dataset's ledger rows; returns how many file rows there were."""
+    from sqlalchemy import delete
+
+    from .ledger_tables import LedgerDataset, LedgerFile
+
+    with write_engine() as engine:
+        _create_tables(engine)
+        with engine.begin() as conn:
+            result = conn.execute(delete(LedgerFile).where(LedgerFile.dataset_id == dataset_id))
+            conn.execute(delete(LedgerDataset).where(LedgerDataset.dataset_id == dataset_id))
+            return result.rowcount or 0
