@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
+from servers import FakeServer
 
 from llmdata.cli.app import main
 
@@ -87,6 +90,85 @@ def write_catalog(tmp_path):
     def write(text: str, name: str = "user.yaml") -> Path:
         path = tmp_path / name
         path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+# ------------------------------------------------------------------ loopback hosts shared by the fetch tests
+
+COMMIT = "a" * 40
+HF_COMMIT = "b" * 40
+DATA = b"".join(b'{"instruction": "q%d", "output": "a%d"}\n' % (i, i) for i in range(20000))  # ~0.8 MB
+SMALL = b'{"instruction": "hi", "output": "hello"}\n'
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def _server_127_0_0_1():
+    s = FakeServer("127.0.0.1")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def _server_127_0_0_2():
+    s = FakeServer("127.0.0.2")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def server(_server_127_0_0_1):
+    """The loopback server, emptied for this test (one thread per session, not per test)."""
+    _server_127_0_0_1.reset()
+    return _server_127_0_0_1
+
+
+@pytest.fixture
+def other_host(_server_127_0_0_2):
+    """A second loopback host (127.0.0.2), for redirects that must not carry tokens."""
+    _server_127_0_0_2.reset()
+    return _server_127_0_0_2
+
+
+@pytest.fixture
+def hosts(server, monkeypatch):
+    """Point the Hub, GitHub and example.org at the loopback server; retries fast and few."""
+    from llmdata.fetchers import transfer
+
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
+        f"https://api.github.com={server.url}/api",
+        f"https://raw.githubusercontent.com={server.url}/raw",
+        f"https://media.githubusercontent.com/media={server.url}/media",
+        f"https://files.example.org={server.url}/files",
+    ]))
+    monkeypatch.setenv("LLMDATA_RETRIES", "2")
+    monkeypatch.setattr(transfer, "MAX_BACKOFF", 0.05)
+    return server
+
+
+def entry(id_: str, sources: list[dict], access: str = "public", **extra) -> dict:
+    """A minimal valid catalog entry as a dict (for the ``catalog`` fixture)."""
+    e = {"id": id_, "name": f"Test {id_}", "summary": {"en": "A test dataset for fetching.", "zh": "测试下载用的数据。"},
+         "category": "sft", "languages": ["en"], "license": "mit", "commercial": True, "access": access,
+         "sources": sources}
+    e.update(extra)
+    return e
+
+
+@pytest.fixture
+def catalog(tmp_path, monkeypatch):
+    """Write entries to a user catalog named by LLMDATA_CATALOG."""
+    path = tmp_path / "fetch-catalog.yaml"
+
+    def write(*entries: dict):
+        path.write_text(yaml.safe_dump(list(entries), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        monkeypatch.setenv("LLMDATA_CATALOG", str(path))
         return path
 
     return write

@@ -51,6 +51,15 @@ class FakeServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    def reset(self) -> None:
+        """Forget every file, repo, fault and logged request: a shared server starts each test empty."""
+        with self.lock:
+            self.files.clear()
+            self.hub.clear()
+            self.commits.clear()
+            self.faults.clear()
+            self.requests.clear()
+
     def fault(self, path: str, *faults: tuple) -> None:
         with self.lock:
             self.faults.setdefault(path, []).extend(faults)

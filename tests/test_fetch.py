@@ -15,74 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
-from conftest import SHARED, run_cli_subprocess
-from servers import FakeServer, HubRepo
+from conftest import COMMIT, DATA, HF_COMMIT, SHARED, SMALL, entry, run_cli_subprocess, sha
+from servers import HubRepo
 
 import llmdata
 from llmdata.store import layout
 from llmdata.errors import (AccessDeniedError, DiskFullError, FetchError, IntegrityError, OfflineError,
                             RateLimitedError, UnsafeArchiveError)
 from llmdata.fetchers import transfer
-
-COMMIT = "a" * 40
-HF_COMMIT = "b" * 40
-DATA = b"".join(b'{"instruction": "q%d", "output": "a%d"}\n' % (i, i) for i in range(20000))  # ~0.8 MB
-SMALL = b'{"instruction": "hi", "output": "hello"}\n'
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def server():
-    s = FakeServer("127.0.0.1")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def other_host():
-    s = FakeServer("127.0.0.2")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def hosts(server, monkeypatch):
-    """Point the Hub, GitHub and example.org at the loopback server; retries fast and few."""
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
-        f"https://api.github.com={server.url}/api",
-        f"https://raw.githubusercontent.com={server.url}/raw",
-        f"https://media.githubusercontent.com/media={server.url}/media",
-        f"https://files.example.org={server.url}/files",
-    ]))
-    monkeypatch.setenv("LLMDATA_RETRIES", "2")
-    monkeypatch.setattr(transfer, "MAX_BACKOFF", 0.05)
-    return server
-
-
-def entry(id_: str, sources: list[dict], access: str = "public", **extra) -> dict:
-    e = {"id": id_, "name": f"Test {id_}", "summary": {"en": "A test dataset for fetching.", "zh": "测试下载用的数据。"},
-         "category": "sft", "languages": ["en"], "license": "mit", "commercial": True, "access": access,
-         "sources": sources}
-    e.update(extra)
-    return e
-
-
-@pytest.fixture
-def catalog(tmp_path, monkeypatch):
-    """Write entries to a user catalog named by LLMDATA_CATALOG."""
-    path = tmp_path / "fetch-catalog.yaml"
-
-    def write(*entries: dict):
-        path.write_text(yaml.safe_dump(list(entries), allow_unicode=True, sort_keys=False), encoding="utf-8")
-        monkeypatch.setenv("LLMDATA_CATALOG", str(path))
-        return path
-
-    return write
-
 
 def github_entry(id_="gh-data", data=DATA, path="data/train.jsonl", **file_pin):
     pin = {"sha256": sha(data), "size": len(data)} if not file_pin else file_pin
@@ -309,7 +249,9 @@ def test_offline_mode_serves_the_store(hosts, catalog, monkeypatch):
     serve_github(hosts)
     catalog(github_entry())
     llmdata.fetch("gh-data")
-    hosts.close()
+    unreachable = "http://127.0.0.1:9"  # the discard port: nothing answers there
+    monkeypatch.setenv("HF_ENDPOINT", unreachable)
+    monkeypatch.setenv("LLMDATA_MIRRORS", f"https://raw.githubusercontent.com={unreachable}/raw")
     monkeypatch.setenv("LLMDATA_OFFLINE", "1")
     assert llmdata.fetch("gh-data").revision == COMMIT
 
@@ -334,7 +276,7 @@ def test_unpinned_fetch_prints_the_values_to_pin(hosts, catalog, cli):
     hosts.files["free.jsonl"] = SMALL
     catalog(entry("unpinned", [{"kind": "url", "url": "https://files.example.org/free.jsonl"}]))
     result = cli("fetch", "unpinned")
-    assert result.code == 0 and f"sha256: {sha(SMALL)}" in result.out
+    assert result.code == 0 and f"sha256: {sha(SMALL)}" in result.out, result.err
 
 
 # ------------------------------------------------------------------ dry run, disk full

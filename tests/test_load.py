@@ -7,7 +7,7 @@ import json
 
 import datasets
 import pytest
-from test_fetch import COMMIT, catalog, entry, hosts, server, sha  # noqa: F401 - fixtures
+from conftest import COMMIT, entry, sha
 
 import llmdata
 from llmdata.store import layout

@@ -8,7 +8,7 @@ import zipfile
 
 import datasets
 import pytest
-from test_fetch import COMMIT, catalog, entry, hosts, server, sha  # noqa: F401 - fixtures
+from conftest import COMMIT, entry, sha
 
 import llmdata
 

@@ -8,7 +8,7 @@ import datasets
 import pyarrow as pa
 import pytest
 from servers import HubRepo
-from test_fetch import COMMIT, HF_COMMIT, catalog, entry, hosts, server, sha  # noqa: F401 - fixtures
+from conftest import COMMIT, HF_COMMIT, entry, sha
 
 import llmdata
 from llmdata.store import layout
