@@ -22,7 +22,7 @@ import llmdata
 from llmdata import settings
 from llmdata.errors import (AccessDeniedError, DiskFullError, FetchError, IntegrityError, OfflineError,
                             RateLimitedError, UnsafeArchiveError)
-from llmdata.fetchers import transfer
+from llmdata.fetchers import http, transfer
 
 COMMIT = "a" * 40
 HF_COMMIT = "b" * 40
@@ -59,7 +59,7 @@ def hosts(server, monkeypatch):
         f"https://files.example.org={server.url}/files",
     ]))
     monkeypatch.setenv("LLMDATA_RETRIES", "2")
-    monkeypatch.setattr(transfer, "MAX_BACKOFF", 0.05)
+    monkeypatch.setattr(http, "MAX_BACKOFF", 0.05)
     return server
 
 

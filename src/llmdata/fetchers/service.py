@@ -18,7 +18,9 @@ from .. import settings
 from ..errors import DiskFullError, FetchError, IntegrityError, OfflineError, UsageError
 from . import ledger
 from .sources import Resolved, resolver_for
-from .transfer import ProgressFn, download, new_client, sha256_file
+from .http import new_client
+from .transfer import ProgressFn, download
+from .verify import sha256_file
 
 
 @dataclass

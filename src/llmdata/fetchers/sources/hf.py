@@ -17,7 +17,8 @@ import httpx
 
 from ... import settings
 from ...errors import AccessDeniedError, FetchError, OfflineError, RemoteNotFoundError
-from ..transfer import Pin, RemoteFile
+from ..transfer import RemoteFile
+from ..verify import Pin
 from . import Resolved
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")

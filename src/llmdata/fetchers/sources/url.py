@@ -6,7 +6,8 @@ import urllib.parse
 
 import httpx
 
-from ..transfer import Pin, RemoteFile
+from ..transfer import RemoteFile
+from ..verify import Pin
 from . import Resolved
 
 
