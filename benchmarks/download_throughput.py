@@ -87,7 +87,8 @@ def main() -> None:
         os.environ["HF_ENDPOINT"] = base
         os.environ.pop("LLMDATA_MIRRORS", None)
 
-        from llmdata.fetchers.transfer import Pin, RemoteFile, download, new_client
+        from llmdata.fetchers.http import new_client
+        from llmdata.fetchers.transfer import Pin, RemoteFile, download
 
         def ours():
             dest = work / "ours.bin"

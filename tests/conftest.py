@@ -138,7 +138,7 @@ def other_host(_server_127_0_0_2):
 @pytest.fixture
 def hosts(server, monkeypatch):
     """Point the Hub, GitHub and example.org at the loopback server; retries fast and few."""
-    from llmdata.fetchers import transfer
+    from llmdata.fetchers import http
 
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
@@ -148,7 +148,7 @@ def hosts(server, monkeypatch):
         f"https://files.example.org={server.url}/files",
     ]))
     monkeypatch.setenv("LLMDATA_RETRIES", "2")
-    monkeypatch.setattr(transfer, "MAX_BACKOFF", 0.05)
+    monkeypatch.setattr(http, "MAX_BACKOFF", 0.05)
     return server
 
 

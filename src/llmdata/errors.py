@@ -7,6 +7,7 @@ carries the CLI exit code so the mapping lives in one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -130,12 +131,19 @@ class NotNormalizableError(UsageError):
 
 
 class FetchError(LlmdataError):
-    """Getting bytes from a source failed; subclasses say why, with the URL."""
+    """Getting bytes from a source failed; subclasses say why, with the URL.
+
+    The URL and any URL inside the message or hint are redacted here, so an
+    error can never carry a password or a signed-URL token to a terminal or a
+    log, whoever raised it.
+    """
 
     exit_code = 1
 
     def __init__(self, message: str, *, url: str | None = None, hint: str | None = None) -> None:
-        super().__init__(message + (f" ({url})" if url else ""), hint=hint)
+        url = redact_url(url) if url else url
+        super().__init__(redact_text(message) + (f" ({url})" if url else ""),
+                         hint=redact_text(hint) if hint else hint)
         self.url = url
 
 
@@ -159,6 +167,23 @@ class IntegrityError(FetchError):
     """The bytes differ from the pin: expected vs got is in the message."""
 
 
+class UpstreamChangedError(IntegrityError):
+    """A whole, uncut download differs from the pin (size or hash).
+
+    Running again would fetch the same bytes, so the hint says to re-pin the
+    entry instead; a cut or resumed transfer raises plain ``IntegrityError``,
+    whose hint is to run again.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, dataset_id: str | None = None) -> None:
+        super().__init__(message, url=url, hint=self.repin_hint(dataset_id))
+
+    @staticmethod
+    def repin_hint(dataset_id: str | None = None) -> str:
+        return (f"the upstream changed or the pin is wrong: re-pin the entry (`llmdata pin {dataset_id or 'ID'}`); "
+                "if a later run succeeds, a server or proxy on the way corrupted the bytes")
+
+
 class DiskFullError(FetchError, OSError):
     """Not enough space in the store."""
 
@@ -167,3 +192,41 @@ class UnsafeArchiveError(FetchError):
     """An archive member would escape the target folder, is a link or device, or exceeds the caps."""
 
     exit_code = 2
+
+
+# ------------------------------------------------------------------ redaction
+
+_SECRET_PARAM = re.compile(r"token|signature|^sig$|key|password|passwd|secret|credential|auth", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()]+")
+MASK = "REDACTED"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without credentials: userinfo dropped, secret-looking query values masked.
+
+    The one function every message, report, log line and ledger row passes URLs
+    through. It lives here, at the bottom layer, so errors can apply it on
+    construction. Query names are matched loosely (``api_key``, ``X-Amz-Signature``,
+    ``access_token``, ``sig`` ...): masking a harmless value costs nothing,
+    printing a signed URL's token can cost a lot.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    netloc = netloc.rpartition("@")[2]
+    path, qmark, query = tail.partition("?")
+    if qmark:
+        query, hash_, fragment = query.partition("#")
+        params = []
+        for item in query.split("&"):
+            name, eq, _ = item.partition("=")
+            params.append(f"{name}={MASK}" if eq and _SECRET_PARAM.search(name) else item)
+        tail = path + "?" + "&".join(params) + hash_ + fragment
+    return f"{scheme}://{netloc}{tail}"
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`redact_url` (for messages that quote URLs)."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

@@ -18,7 +18,9 @@ from ..errors import DiskFullError, FetchError, IntegrityError, ManualDownloadRe
 from ..store import atomic, layout, ledger
 from .sources import Resolved, resolver_for
 from .sources.url import store_name
-from .transfer import ProgressFn, download, new_client, sha256_file
+from .http import new_client
+from .transfer import ProgressFn, download
+from .verify import sha256_file
 
 
 @dataclass

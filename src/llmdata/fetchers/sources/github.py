@@ -12,7 +12,9 @@ import urllib.parse
 import httpx
 
 from ...catalog.model import FileSpec, Source, is_commit
-from ..transfer import Pin, RemoteFile, get_json
+from ..http import get_json
+from ..transfer import RemoteFile
+from ..verify import Pin
 from . import Resolved
 
 API = "https://api.github.com"

@@ -17,7 +17,8 @@ import httpx
 from ... import settings
 from ...catalog.model import FileSpec, Source
 from ...errors import AccessDeniedError, FetchError, OfflineError, RemoteNotFoundError
-from ..transfer import Pin, RemoteFile
+from ..transfer import RemoteFile
+from ..verify import Pin
 from . import Resolved
 
 

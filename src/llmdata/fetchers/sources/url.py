@@ -7,7 +7,8 @@ import urllib.parse
 import httpx
 
 from ...catalog.model import Source
-from ..transfer import Pin, RemoteFile
+from ..transfer import RemoteFile
+from ..verify import Pin
 from . import Resolved
 
 
