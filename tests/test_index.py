@@ -79,14 +79,14 @@ CRASH_SCRIPT = textwrap.dedent("""
     from llmdata.catalog import catalog_paths
     from llmdata.index.fingerprint import fingerprint
 
-    real_add = build._add_entry
+    real_row = build._fts_row  # called per entry inside the rebuild's transaction
     count = {"n": 0}
-    def crashing_add(*args, **kwargs):
+    def crashing_row(*args, **kwargs):
         count["n"] += 1
         if count["n"] == 20:
             os._exit(9)   # like kill -9: no cleanup, no rollback by Python
-        return real_add(*args, **kwargs)
-    build._add_entry = crashing_add
+        return real_row(*args, **kwargs)
+    build._fts_row = crashing_row
     paths = catalog_paths([Path(sys.argv[1])])
     build.rebuild(paths, fingerprint(paths))
 """)

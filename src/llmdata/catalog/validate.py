@@ -49,6 +49,30 @@ def _validator():
     return Draft202012Validator(schema)
 
 
+@lru_cache(maxsize=1)
+def _fast_check():
+    """The same schema compiled to Python by fastjsonschema: ~10x faster, used to say "valid" quickly.
+
+    It only ever *accepts* documents; anything it rejects is validated again by
+    jsonschema, which is the authority and gives the messages and paths the
+    report needs. (A test checks that it never accepts what jsonschema rejects.)
+    """
+    import fastjsonschema
+
+    return fastjsonschema.compile(catalog_schema())
+
+
+def schema_errors(data: object) -> list:
+    """jsonschema errors of a parsed catalog, sorted by path; [] fast when the document is valid."""
+    import fastjsonschema
+
+    try:
+        _fast_check()(data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        return sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+
+
 def _entry_id(data: object, path: tuple) -> str | None:
     if isinstance(data, list) and path and isinstance(path[0], int) and path[0] < len(data):
         item = data[path[0]]
@@ -258,8 +282,7 @@ def check_loaded(loaded: LoadedYaml, file: str) -> list[Problem]:
             file, 1, 1, None, None, f"a catalog must be a YAML list of entries, got {type(loaded.data).__name__}",
             "start each entry with '- id: ...'",
         )]
-    errors = sorted(_validator().iter_errors(loaded.data), key=lambda e: [str(p) for p in e.absolute_path])
-    problems += [_schema_problem(err, file, loaded) for err in errors]
+    problems += [_schema_problem(err, file, loaded) for err in schema_errors(loaded.data)]
     for index, entry in enumerate(loaded.data):
         if isinstance(entry, dict):
             problems += _check_entry(entry, index, loaded, file)

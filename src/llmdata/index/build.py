@@ -62,60 +62,71 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
         raise CatalogError(errors)
 
     from filelock import FileLock
-    from sqlalchemy import text
-    from sqlmodel import Session, SQLModel
 
-    from ..store.db import write_engine
     from .fingerprint import read_fingerprint
-    from .models import CATALOG_TABLES, Dataset, Facet, Meta
 
-    with FileLock(str(layout.index_lock()), timeout=120), write_engine() as engine:
+    with FileLock(str(layout.index_lock()), timeout=120):
         if not force and read_fingerprint(layout.index_path()) == fingerprint:
             return len(entries)  # another process rebuilt while we waited
+        _ensure_tables()
+        _write_rows(entries, paths, fingerprint)
+    return len(entries)
+
+
+def _ensure_tables() -> None:
+    """Create the catalog tables from their sqlmodel definitions (dropped first when the layout version changed)."""
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    from ..store.db import write_engine
+    from .models import CATALOG_TABLES
+
+    with write_engine() as engine:
         with engine.begin() as conn:
-            stored = conn.execute(text(
-                "SELECT value FROM meta WHERE key='index_schema'"
-            )).scalar() if _has_table(conn, "meta") else None
+            has_meta = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='meta'")).first() is not None
+            stored = conn.execute(text("SELECT value FROM meta WHERE key='index_schema'")).scalar() if has_meta else None
             if stored is not None and stored != str(INDEX_SCHEMA_VERSION):
                 conn.execute(text("DROP TABLE IF EXISTS dataset_fts"))
                 SQLModel.metadata.drop_all(conn, tables=CATALOG_TABLES)
         SQLModel.metadata.create_all(engine, tables=CATALOG_TABLES)
         with engine.begin() as conn:
             conn.execute(text(FTS_DDL))
-        with Session(engine) as session:
-            session.exec(text("DELETE FROM dataset_fts"))  # type: ignore[call-overload]
-            session.exec(text("DELETE FROM facet"))  # type: ignore[call-overload]
-            session.exec(text("DELETE FROM dataset"))  # type: ignore[call-overload]
-            for position, entry in enumerate(entries):
-                _add_entry(session, Dataset, Facet, entry, position, text)
-            session.merge(Meta(key="fingerprint", value=fingerprint))
-            session.merge(Meta(key="index_schema", value=str(INDEX_SCHEMA_VERSION)))
-            session.merge(Meta(key="catalog_files", value=json.dumps([str(p) for p in paths])))
-            session.commit()
-    return len(entries)
 
 
-def _has_table(conn, name: str) -> bool:  # noqa: ANN001
-    from sqlalchemy import text
+def _write_rows(entries: list[dict], paths: list[Path], fingerprint: str) -> None:
+    """Replace every catalog row in one transaction with bulk inserts: readers see the old index or the new one."""
+    import sqlite3
 
-    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name=:n"), {"n": name}).first() is not None
+    conn = sqlite3.connect(layout.index_path(), timeout=60, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=60000")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("dataset_fts", "facet", "dataset"):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            conn.executemany(
+                "INSERT INTO dataset (id, position, name, category, license, commercial, access, records, bytes,"
+                " catalog_file, catalog_line, card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_dataset_row(entry, position) for position, entry in enumerate(entries)))
+            conn.executemany("INSERT INTO facet (dataset_id, kind, value) VALUES (?, ?, ?)",
+                             ((entry["id"], kind, value) for entry in entries for kind, value in _facets(entry)))
+            conn.executemany("INSERT INTO dataset_fts (id, name, tags, summary, notes) "
+                             "VALUES (:id, :name, :tags, :summary, :notes)", (_fts_row(entry) for entry in entries))
+            meta = {"fingerprint": fingerprint, "index_schema": str(INDEX_SCHEMA_VERSION),
+                    "catalog_files": json.dumps([str(p) for p in paths])}
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
 
 
-def _add_entry(session, Dataset, Facet, entry: dict, position: int, text) -> None:  # noqa: ANN001, N803
+def _dataset_row(entry: dict, position: int) -> tuple:
     origin = entry.get("_origin", {})
     card = {k: v for k, v in entry.items() if k != "_origin"}
     size = entry.get("size") or {}
-    session.add(Dataset(
-        id=entry["id"], position=position, name=entry["name"], category=entry["category"],
-        license=entry["license"], commercial=entry.get("commercial"), access=entry["access"],
-        records=size.get("records"), bytes=size.get("bytes"),
-        catalog_file=origin.get("file", ""), catalog_line=origin.get("line"),
-        card=json.dumps(card, ensure_ascii=False, default=str),
-    ))
-    for kind, value in _facets(entry):
-        session.add(Facet(dataset_id=entry["id"], kind=kind, value=value))
-    session.flush()
-    session.exec(  # type: ignore[call-overload]
-        text("INSERT INTO dataset_fts (id, name, tags, summary, notes) VALUES (:id, :name, :tags, :summary, :notes)"),
-        params=_fts_row(entry),
-    )
+    return (entry["id"], position, entry["name"], entry["category"], entry["license"], entry.get("commercial"),
+            entry["access"], size.get("records"), size.get("bytes"), origin.get("file", ""), origin.get("line"),
+            json.dumps(card, ensure_ascii=False, default=str))
