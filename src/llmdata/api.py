@@ -58,12 +58,14 @@ def validate(paths: list[str | Path] | None = None):
 
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
           strict: bool = False, include: list[str] | None = None, shards: int | None = None,
-          max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None):
+          max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None,
+          allow_empty: bool = False):
     """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
     ``from_path`` registers a file downloaded by hand (manual-access datasets);
     ``raw_only`` skips normalization; ``strict`` fails on the first record that
-    cannot be converted instead of sending it to the rejects file. For large
+    cannot be converted instead of sending it to the rejects file; a split that
+    converts to no rows raises ``EmptySplitError`` unless ``allow_empty``. For large
     corpora, ``include`` (globs), ``shards`` (first N files) and ``max_bytes``
     fetch a subset.
     """
@@ -83,16 +85,18 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
         from .normalize.store import normalize_fetched
 
         if fmt.get("converter") in REGISTRY:
-            report.normalized = normalize_fetched(entry, report.revision, report.files, strict=strict)
+            report.normalized = normalize_fetched(entry, report.revision, report.files, strict=strict,
+                                                  allow_empty=allow_empty)
     return report
 
 
 def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, subjects: list[str] | None = None,
-         catalogs: list[str | Path] | None = None):
+         catalogs: list[str | Path] | None = None, allow_empty: bool = False):
     """The normalized dataset as ``datasets.Dataset`` (``DatasetDict`` without a split, ``IterableDataset`` when streaming).
 
     Fetches and normalizes first when the dataset is not in the store (unless offline).
     ``subjects`` keeps only those subjects of a multiple-choice benchmark (CMMLU, MMLU, C-Eval ...).
+    A split with no rows raises ``EmptySplitError`` unless ``allow_empty``.
     """
     from . import settings
     from .errors import OfflineError, UsageError
@@ -105,12 +109,12 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
         if settings.offline():
             raise OfflineError(f"{entry['id']} is not in the store and offline mode is on",
                                hint=f"run `llmdata fetch {entry['id']}` while online")
-        report = fetch(entry["id"], catalogs=catalogs)
+        report = fetch(entry["id"], catalogs=catalogs, allow_empty=allow_empty)
         revision, files = report.revision, report.files
     else:
         revision = current["revision"]
         files = ledger.files(entry["id"], revision)
-    manifest = normalize_fetched(entry, revision, files)
+    manifest = normalize_fetched(entry, revision, files, allow_empty=allow_empty)
     out = output_dir(entry["id"], revision, manifest["format"])
     splits = manifest["splits"]
     if split is not None and split not in splits:
