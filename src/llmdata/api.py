@@ -119,9 +119,13 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
     splits = manifest["splits"]
     if split is not None and split not in splits:
         raise UsageError(f"{entry['id']} has no split {split!r}", hint=f"splits: {', '.join(splits)}")
-    data_files = {name: [str(out / shard) for shard in counts["shards"]] for name, counts in splits.items()}
+    empty = {name for name, counts in splits.items() if not counts.get("rows")}  # kept by allow_empty
+    data_files = {name: [str(out / shard) for shard in counts["shards"]] for name, counts in splits.items()
+                  if name not in empty}
     import datasets
 
+    if split in empty or (split is None and empty and not data_files):
+        return _empty_split(out / splits[split or next(iter(empty))]["shards"][0], streaming)
     cache = settings.home() / "cache" / "datasets"
     if manifest["format"] == "retrieval":  # corpus, queries and qrels have different columns: one load each
         tables = {name: datasets.load_dataset("parquet", data_files={name: files}, split=name, streaming=streaming,
@@ -132,9 +136,22 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
         return (datasets.IterableDatasetDict if streaming else datasets.DatasetDict)(tables)
     loaded = datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
                                    cache_dir=str(cache))
+    for name in sorted(empty) if split is None else ():
+        loaded[name] = _empty_split(out / splits[name]["shards"][0], streaming)
     if subjects:
         if manifest["format"] != "mcq":
             raise UsageError(f"{entry['id']} has no subjects (format {manifest['format']})")
         wanted = set(subjects)
         loaded = loaded.filter(lambda s: s in wanted, input_columns="subject")
     return loaded
+
+
+def _empty_split(shard: Path, streaming: bool):
+    """A split with no rows, with its format's columns (``datasets`` reads no rows from a file without any)."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(shard)
+    empty = datasets.Dataset.from_dict({name: [] for name in schema.names},
+                                       features=datasets.Features.from_arrow_schema(schema))
+    return empty.to_iterable_dataset() if streaming else empty
