@@ -29,7 +29,10 @@ def _labels(answer: object, n_choices: int) -> list[str]:
             return [LETTERS[answer]]
         raise Reject(f"answer {answer!r} is not one of {', '.join(allowed)}")
     if isinstance(answer, list) and answer:
-        found = [label for item in answer for label in _labels(item, n_choices)]
+        try:
+            found = [label for item in answer for label in _labels(item, n_choices)]
+        except Reject:
+            found = []
     elif isinstance(answer, str):
         text = _SEPARATORS.sub("", answer.strip().strip("()（）.").upper())
         found = list(text) if text and all(ch in allowed for ch in text) else []
