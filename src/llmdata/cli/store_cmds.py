@@ -78,6 +78,7 @@ def fetch(
                         f"rejected {c['rejected']}")
                 if c["rejects_file"]:
                     line += f" (reasons in {c['rejects_file']})"
+                line += "".join(f"; {flag}: {n}" for flag, n in (c.get("flagged") or {}).items())
                 out.print(line)
 
 
