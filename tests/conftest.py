@@ -17,7 +17,7 @@ from servers import FakeServer
 from llmdata.cli.app import main
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+SHARED = next((p / "shared" for p in (REPO.parent, REPO.parent.parent) if (p / "shared").is_dir()), REPO.parent / "shared")
 
 _ENV_VARS = ("LLMDATA_HOME", "LLMDATA_CATALOG", "LLMDATA_MIRRORS", "LLMDATA_OFFLINE", "HF_ENDPOINT",
              "HF_TOKEN", "HF_HUB_OFFLINE", "GITHUB_TOKEN")

@@ -335,8 +335,6 @@ def test_columnar_and_row_paths_give_the_same_rows(tmp_path, monkeypatch):
 def test_arrow_reader_path_matches_the_record_path(tmp_path, monkeypatch, blank_line):
     import dataclasses
 
-    from llmdata.normalize.converters import columnar
-
     records = [{"instruction": f"q{i} ", "input": "" if i % 2 else f" in{i}", "output": f"a{i}"} for i in range(30)]
     records[7]["output"] = "  "
     records[11] = {"instruction": "", "input": "", "output": "x"}
@@ -355,8 +353,7 @@ def test_arrow_reader_path_matches_the_record_path(tmp_path, monkeypatch, blank_
     assert blank_line or list(probe.glob("*.parquet"))
     assert not blank_line or not list(probe.glob("*.parquet"))  # nothing left behind when it steps aside
     fast = normalize({"train": [(raw, "plain.jsonl")]}, spec, source="s", out_dir=tmp_path / "fast")
-    monkeypatch.setattr(columnar, "TABLE_TWINS", {})
-    monkeypatch.setitem(REGISTRY, "alpaca", dataclasses.replace(REGISTRY["alpaca"], batch=None))
+    monkeypatch.setitem(REGISTRY, "alpaca", dataclasses.replace(REGISTRY["alpaca"], batch=None, table=None))
     slow = normalize({"train": [(raw, "plain.jsonl")]}, spec, source="s", out_dir=tmp_path / "slow")
     assert fast["splits"]["train"]["read"] == slow["splits"]["train"]["read"] == 30
     assert fast["splits"]["train"]["rejected"] == 2

@@ -19,7 +19,7 @@ def test_mcq_letter_columns_and_list_with_index():
     [row] = run("mcq", {"Question": "女性生殖腺是", "A": "卵巢", "B": "前庭大腺", "C": "前庭球", "D": "乳腺",
                         "Answer": "A", "subject": "anatomy"}, question="Question", answer="Answer")
     assert row == {"subject": "anatomy", "question": "女性生殖腺是", "choices": ["卵巢", "前庭大腺", "前庭球", "乳腺"],
-                   "answer": "A"}
+                   "answer": "A", "answers": ["A"]}
     [mmlu] = run("mcq", {"question": "2+2?", "subject": "math", "choices": ["3", "4", "5", "6"], "answer": 1},
                  choices="choices")
     assert mmlu["answer"] == "B"

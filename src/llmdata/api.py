@@ -70,12 +70,14 @@ def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None) -> Entry
 
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
           strict: bool = False, include: list[str] | None = None, shards: int | None = None,
-          max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None):
+          max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None,
+          allow_empty: bool = False):
     """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
     ``from_path`` registers a file downloaded by hand (manual-access datasets);
     ``raw_only`` skips normalization; ``strict`` fails on the first record that
-    cannot be converted instead of sending it to the rejects file. For large
+    cannot be converted instead of sending it to the rejects file; a split that
+    converts to no rows raises ``EmptySplitError`` unless ``allow_empty``. For large
     corpora, ``include`` (globs), ``shards`` (first N files) and ``max_bytes``
     fetch a subset.
     """
@@ -91,16 +93,18 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
         return report
     from .normalize.store import normalize_fetched
 
-    report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict)
+    report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict,
+                                          allow_empty=allow_empty)
     return report
 
 
 def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, subjects: list[str] | None = None,
-         catalogs: list[str | Path] | None = None):
+         catalogs: list[str | Path] | None = None, allow_empty: bool = False):
     """The normalized dataset as ``datasets.Dataset`` (``DatasetDict`` without a split, ``IterableDataset`` when streaming).
 
     Fetches and normalizes first when the dataset is not in the store (unless offline).
     ``subjects`` keeps only those subjects of a multiple-choice benchmark (CMMLU, MMLU, C-Eval ...).
+    A split with no rows raises ``EmptySplitError`` unless ``allow_empty``.
     """
     from . import settings
     from .errors import OfflineError, UsageError
@@ -113,19 +117,23 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
         if settings.offline():
             raise OfflineError(f"{target.id} is not in the store and offline mode is on",
                                hint=f"run `llmdata fetch {target.id}` while online")
-        report = fetch(target.id, catalogs=catalogs)
+        report = fetch(target.id, catalogs=catalogs, allow_empty=allow_empty)
         revision, files = report.revision, report.files
     else:
         revision = current["revision"]
         files = ledger.files(target.id, revision)
-    manifest = normalize_fetched(target, revision, files)
+    manifest = normalize_fetched(target, revision, files, allow_empty=allow_empty)
     out = layout.normalized_dir(target.id, revision, manifest["format"])
     splits = manifest["splits"]
     if split is not None and split not in splits:
         raise UsageError(f"{target.id} has no split {split!r}", hint=f"splits: {', '.join(splits)}")
-    data_files = {name: [str(out / shard) for shard in counts["shards"]] for name, counts in splits.items()}
+    empty = {name for name, counts in splits.items() if not counts.get("rows")}  # kept by allow_empty
+    data_files = {name: [str(out / shard) for shard in counts["shards"]] for name, counts in splits.items()
+                  if name not in empty}
     import datasets
 
+    if split in empty or (split is None and empty and not data_files):
+        return _empty_split(out / splits[split or next(iter(empty))]["shards"][0], streaming)
     cache = str(layout.datasets_cache())
     if manifest["format"] == "retrieval":  # corpus, queries and qrels have different columns: one load each
         tables = {name: datasets.load_dataset("parquet", data_files={name: files}, split=name, streaming=streaming,
@@ -136,6 +144,8 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
         return (datasets.IterableDatasetDict if streaming else datasets.DatasetDict)(tables)
     loaded = datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
                                    cache_dir=cache)
+    for name in sorted(empty) if split is None else ():
+        loaded[name] = _empty_split(out / splits[name]["shards"][0], streaming)
     if subjects:
         if manifest["format"] != "mcq":
             raise UsageError(f"{target.id} has no subjects (format {manifest['format']})")
@@ -176,3 +186,14 @@ def pages(root: str | Path, *, check: bool = False) -> list[str]:
     from .catalog.pages import write_pages
 
     return write_pages(Path(root), check=check)
+
+
+def _empty_split(shard: Path, streaming: bool):
+    """A split with no rows, with its format's columns (``datasets`` reads no rows from a file without any)."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(shard)
+    empty = datasets.Dataset.from_dict({name: [] for name in schema.names},
+                                       features=datasets.Features.from_arrow_schema(schema))
+    return empty.to_iterable_dataset() if streaming else empty

@@ -230,3 +230,24 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """``text`` with every URL in it passed through :func:`redact_url` (for messages that quote URLs)."""
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+class EmptySplitError(LlmdataError, ValueError):
+    """A split converted to zero rows: every record was rejected (or there was none).
+
+    Raised by the normalize layer, so ``fetch`` (exit 1) and ``load`` both stop on it;
+    ``allow_empty`` / ``--allow-empty`` keeps the empty split instead.
+    """
+
+    exit_code = 1
+
+    def __init__(self, dataset_id: str, split: str, read: int, reasons: dict[str, int], rejects: str | None) -> None:
+        top = sorted(reasons.items(), key=lambda kv: -kv[1])[:3]
+        why = "; ".join(f"{reason} ({count})" for reason, count in top)
+        message = (f"{dataset_id}: split {split!r} has no rows: read {read}, written 0, rejected {sum(reasons.values())}"
+                   + (f"; top reasons: {why}" if why else ""))
+        hint = ((f"each rejected record and its reason is in {rejects}; " if rejects else "")
+                + "check the entry's format (converter, options, reader), or pass --allow-empty "
+                  "(allow_empty=True) to keep the empty split")
+        super().__init__(message, hint=hint)
+        self.dataset_id, self.split, self.read, self.reasons, self.rejects = dataset_id, split, read, reasons, rejects

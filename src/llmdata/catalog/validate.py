@@ -102,7 +102,7 @@ _PATTERN_HINTS = {
     "path": "use a relative path inside the source, without '..' segments",
     "languages": "use a language code such as 'en', 'zh', 'zh-Hant', or 'multi'",
     "domains": "use a lowercase slug such as 'medical' or 'math'",
-    "converter": "use a converter name such as 'alpaca' or 'sharegpt'",
+    "converter": "use a converter name such as 'alpaca' or 'sharegpt' (see registry/converters.json)",
 }
 
 
@@ -201,29 +201,75 @@ def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list
     return problems
 
 
+@lru_cache(maxsize=1)
+def converter_declarations() -> dict:
+    """``registry/converters.json``: converter names, formats, readers and options, generated from the declarations."""
+    return json.loads(resources.schema_path("converters.json").read_text("utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _value_validator(schema_json: str):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads(schema_json))
+
+
 def _check_format(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
-    """The converter must exist and produce the declared format."""
+    """The converter must exist and produce the declared format; its options must be known and well typed."""
     fmt = entry.get("format")
     if not isinstance(fmt, dict) or fmt.get("produces") == "unsupported" or not isinstance(fmt.get("converter"), str):
         return []
-    from ..normalize.converters import REGISTRY
-
+    declared = converter_declarations()
+    converters = declared["converters"]
     eid, name = entry.get("id"), fmt["converter"]
-    known = REGISTRY.get(name)
+    known = converters.get(name)
     if known is None:
+        guess = _close(name, converters)
         return [_problem_at(
             loaded, file, index, eid, ("format", "converter"),
             f"converter {name!r} is not implemented yet: the entry can be searched but not normalized",
-            f"use one of {', '.join(sorted(REGISTRY))}, or `produces: unsupported` with a reason",
+            (f"did you mean {guess!r}? " if guess else "") + f"use one of {', '.join(sorted(converters))}, "
+            "or `produces: unsupported` with a reason",
             severity="warning",
         )]
-    if known.produces != fmt.get("produces"):
+    if known["produces"] != fmt.get("produces"):
         return [_problem_at(
             loaded, file, index, eid, ("format", "produces"),
-            f"converter {name!r} produces {known.produces!r}, not {fmt.get('produces')!r}",
-            f"set produces: {known.produces}",
+            f"converter {name!r} produces {known['produces']!r}, not {fmt.get('produces')!r}",
+            f"set produces: {known['produces']}",
         )]
-    return []
+    options = fmt.get("options")
+    return _check_options(name, known, options, fmt.get("reader"), declared, index, loaded, file, eid) \
+        if isinstance(options, dict) else []
+
+
+def _check_options(name: str, known: dict, options: dict, reader: object, declared: dict, index: int,
+                   loaded: LoadedYaml, file: str, eid: str | None) -> list[Problem]:
+    """Each option is the converter's or a reader's, with a value its schema accepts."""
+    problems = []
+    own, readers = known["options"], declared["reader_options"]
+    for key, value in options.items():
+        where = ("format", "options", key)
+        spec = own.get(key) or readers.get(key)
+        if spec is None:
+            guess = _close(key, [*own, *readers])
+            problems.append(Problem(file, *loaded.key_position((index, *where)), eid, ".".join(where),
+                                    f"converter {name!r} has no option {key!r}",
+                                    (f"did you mean {guess!r}? " if guess else "")
+                                    + f"options of {name}: {', '.join(own) or 'none'}; "
+                                    + f"reader options: {', '.join(readers)}"))
+            continue
+        error = next(iter(_value_validator(json.dumps(spec["schema"], sort_keys=True)).iter_errors(value)), None)
+        if error is not None:
+            problems.append(_problem_at(loaded, file, index, eid, where,
+                                        f"option {key!r} of {name!r}: {value!r} is not valid ({error.message})",
+                                        f"{key}: {spec['doc']}"))
+        elif key not in own and isinstance(reader, str) and reader not in spec["readers"]:
+            problems.append(_problem_at(loaded, file, index, eid, where,
+                                        f"reader option {key!r} does nothing for reader {reader!r}",
+                                        f"it applies to {', '.join(spec['readers'])}; remove it or change the reader",
+                                        severity="warning"))
+    return problems
 
 
 def _check_splits(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:

@@ -28,6 +28,7 @@ def fetch(
     max_bytes: Annotated[Optional[str], typer.Option("--max-bytes", help="Stop before this many bytes, e.g. 500M or 2G.")] = None,
     raw_only: Annotated[bool, typer.Option("--raw-only", help="Download and verify only; do not normalize.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on the first record that cannot be converted.")] = False,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Keep a split that converts to no rows instead of failing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
@@ -47,7 +48,7 @@ def fetch(
 
         for dataset_id in dataset_ids:
             reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
-                                     raw_only=raw_only, strict=strict, include=include, shards=shards,
+                                     raw_only=raw_only, strict=strict, allow_empty=allow_empty, include=include, shards=shards,
                                      max_bytes=parse_size(max_bytes) if max_bytes else None,
                                      progress=progress if show else None))
     if as_json:
@@ -77,6 +78,7 @@ def fetch(
                         f"rejected {c['rejected']}")
                 if c["rejects_file"]:
                     line += f" (reasons in {c['rejects_file']})"
+                line += "".join(f"; {flag}: {n}" for flag, n in (c.get("flagged") or {}).items())
                 out.print(line)
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import orjson
 
-from ..errors import LlmdataError
+from ..errors import LlmdataError, UsageError
 from ..store.atomic import staged_dir
-from .converters import Reject, get
-from .readers import BadRecord, read_records
+from .converters import Converter, Reject, get
+from .readers import READER_OPTIONS, BadRecord, read_records
 from .writer import SplitWriter
 
 MANIFEST = "manifest.json"
@@ -40,6 +40,7 @@ class SplitCounts:
     shards: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    flagged: dict[str, int] = field(default_factory=dict)  # kept rows worth knowing about: {"answer withheld": 12}
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ BATCH = 20_000
 class _SplitRun:
     """State of one split's conversion: the writer, the counts and the reject policy."""
 
-    def __init__(self, conv, spec: FormatSpec, source: str, split: str, directory: Path, strict: bool) -> None:
+    def __init__(self, conv: Converter, spec: FormatSpec, source: str, split: str, directory: Path,
+                 strict: bool) -> None:
         self.conv, self.spec, self.source, self.strict = conv, spec, source, strict
         self.writer = SplitWriter(directory, conv.produces, split)
         self.counts = SplitCounts()
@@ -95,6 +97,8 @@ class _SplitRun:
         self.counts.written += 1
         base = rows[0].native_id or f"{position.file}:{position.number}"
         for k, row in enumerate(rows):
+            for flag in row.flags:
+                self.counts.flagged[flag] = self.counts.flagged.get(flag, 0) + 1
             meta = {key: value for key, value in record.items() if key not in row.consumed}
             meta.update(row.fields.pop("_meta", None) or {})
             row.fields["id"] = base if len(rows) == 1 else f"{base}#{k}"
@@ -136,10 +140,9 @@ class _SplitRun:
         return counts
 
 
-def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: str, split: str,
+def convert_split(inputs: list[tuple[Path, str]], conv: Converter, spec: FormatSpec, *, source: str, split: str,
                   directory: Path, strict: bool = False, progress=None) -> SplitCounts:
     """Convert the files of one split into ``directory``; ``inputs`` are (path, name shown in positions)."""
-    conv = get(spec.converter)
     if _arrow_eligible(conv, spec, inputs):
         counts = _convert_split_arrow(inputs, spec, conv, source, split, directory, strict)
         if counts is not None:
@@ -167,16 +170,34 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
         raise
 
 
-def _retrieval_table_spec(spec: FormatSpec, split: str) -> FormatSpec:
-    """corpus / queries / qrels.<name> -> the table converter and its reader."""
-    from .converters.retrieval import READERS, table_of
+def _table_plan(conv: Converter, spec: FormatSpec, split: str) -> tuple[Converter, FormatSpec]:
+    """corpus / queries / qrels.<name> -> the layout's table converter, and the reader it reads with.
+
+    The entry's reader is used when the table converter accepts it; otherwise the
+    table's own first reader (a BEIR qrels file is TSV whatever the corpus is).
+    """
+    from .converters.retrieval import table_of
 
     try:
-        table = table_of(split)
+        table = conv.tables[table_of(split)]
     except Reject as exc:
         raise StrictConversionError(str(exc), hint="name retrieval splits corpus, queries and qrels.<split>") from None
-    reader, reader_options = READERS.get((spec.converter, table), (spec.reader, {}))
-    return FormatSpec(reader, f"{spec.converter}:{table}", {**spec.options, **reader_options}, spec.encoding)
+    reader = spec.reader if not table.readers or spec.reader in table.readers else table.readers[0]
+    return table, FormatSpec(reader, table.name, {**spec.options, **table.reader_options}, spec.encoding)
+
+
+def check_options(conv: Converter, options: dict) -> None:
+    """Unknown option names fail before any record is read (``llmdata validate`` also checks their types)."""
+    known = set(conv.option_names) | {name for name, *_ in READER_OPTIONS}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        import difflib
+
+        guess = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.6)
+        raise UsageError(f"converter {conv.name!r} has no option {unknown[0]!r}",
+                         hint=(f"did you mean {guess[0]!r}? " if guess else "")
+                         + f"its options: {', '.join(sorted(conv.option_names)) or 'none'}; "
+                         + f"reader options: {', '.join(name for name, *_ in READER_OPTIONS)}")
 
 
 @lru_cache(maxsize=4096)
@@ -188,12 +209,11 @@ def _subject_from(name: str) -> str:
     return stem
 
 
-def _arrow_eligible(conv, spec: FormatSpec, inputs) -> bool:
+def _arrow_eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
     """Plain UTF-8 JSON Lines files and a converter with a table twin: pyarrow's JSON reader can do the parsing."""
-    from .converters.columnar import TABLE_TWINS
     from .readers import is_plain_jsonl
 
-    return (conv.name in TABLE_TWINS and spec.reader in ("json", "jsonl") and spec.encoding == "utf-8"
+    return (conv.table is not None and spec.reader in ("json", "jsonl") and spec.encoding == "utf-8"
             and all(is_plain_jsonl(path) for path, _ in inputs))
 
 
@@ -208,10 +228,9 @@ def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str
     import pyarrow as pa
     import pyarrow.json as pj
 
-    from .converters.columnar import TABLE_TWINS
     from .readers import Position, count_lines
 
-    table_fn = TABLE_TWINS[conv.name]
+    table_fn = conv.table
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
         for path, name in inputs:
@@ -254,9 +273,15 @@ class _UseRecordPath(Exception):
 
 
 def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, source: str, out_dir: Path,
-              strict: bool = False, inputs_fingerprint: str = "", progress=None) -> dict:
-    """Convert every split and publish ``out_dir`` atomically; returns the manifest."""
-    conv = get(spec.converter)
+              strict: bool = False, inputs_fingerprint: str = "", progress=None,
+              converter: Converter | None = None) -> dict:
+    """Convert every split and publish ``out_dir`` atomically; returns the manifest.
+
+    ``converter`` is the declared record of ``spec.converter`` when the caller
+    already holds it; otherwise it is looked up once here, and handed on.
+    """
+    conv = converter or get(spec.converter)
+    check_options(conv, spec.options)
     with staged_dir(out_dir) as work:
         manifest = {
             "source": source,
@@ -271,12 +296,12 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
             "splits": {},
         }
         for split, inputs in splits.items():
-            split_spec = _retrieval_table_spec(spec, split) if conv.produces == "retrieval" else spec
-            counts = convert_split(inputs, split_spec, source=source, split=split, directory=work, strict=strict,
-                                   progress=progress)
+            split_conv, split_spec = _table_plan(conv, spec, split) if conv.tables else (conv, spec)
+            counts = convert_split(inputs, split_conv, split_spec, source=source, split=split, directory=work,
+                                   strict=strict, progress=progress)
             manifest["splits"][split] = asdict(counts)
-            if conv.produces == "retrieval":
-                manifest["splits"][split]["table"] = get(split_spec.converter).produces
+            if conv.tables:
+                manifest["splits"][split]["table"] = split_conv.produces
         (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return manifest
 

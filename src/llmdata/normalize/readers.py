@@ -29,6 +29,28 @@ import orjson
 
 from ..errors import LlmdataError
 
+# The readers a catalog entry can name, and the options they take (declared once: validate and the README use them).
+READERS = {
+    "json": "a JSON array, JSON Lines or concatenated objects, detected from the bytes",
+    "jsonl": "JSON Lines (detected like json)",
+    "json-concat": "pretty-printed objects one after another (detected like json)",
+    "csv": "comma-separated values",
+    "tsv": "tab-separated values",
+    "parquet": "Parquet, streamed in batches",
+    "text": "one record {text} per line",
+}
+READER_OPTIONS = (
+    # (name, JSON Schema of the value, readers it applies to, default, doc)
+    ("records", {"type": "string", "minLength": 1}, ("json", "jsonl", "json-concat"), None,
+     "read the list under this key of each top-level object as the records (SQuAD's `data`)"),
+    ("header", {"type": "boolean"}, ("csv", "tsv"), True, "the first row names the columns; false: columns are col0, col1 ..."),
+    ("columns", {"type": "array", "items": {"type": "string"}, "minItems": 1}, ("csv", "tsv"), None,
+     "column names for a file without a header row"),
+    ("members", {"type": "string", "minLength": 1}, READERS, "*", "glob of the zip members to read"),
+    ("subject_from", {"enum": ["filename"]}, READERS, None,
+     "put the file's (or zip member's) name, without extension, in each record's `subject` field"),
+)
+
 
 class ReadError(LlmdataError, ValueError):
     exit_code = 2
@@ -106,6 +128,10 @@ def iter_jsonl(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Pos
         except UnicodeDecodeError as exc:
             yield pos, BadRecord(f"not valid {encoding} at byte {exc.start} of the line", line[:200].decode("utf-8", "replace"))
         except orjson.JSONDecodeError as exc:
+            value = _json_with_nan(line)
+            if value is not None:
+                yield pos, value
+                continue
             reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"invalid JSON: {exc}"
             yield pos, BadRecord(reason, line[:200].decode("utf-8", "replace"))
 
@@ -114,10 +140,22 @@ def iter_json_array(data: bytes, name: str) -> Iterator[tuple[Position, object]]
     try:
         items = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ReadError(f"{name}: invalid JSON array: {exc}", hint="check that the download is complete") from None
+        items = _json_with_nan(data)  # pandas writes NaN for a missing cell (PandaLM's testset)
+        if items is None:
+            raise ReadError(f"{name}: invalid JSON array: {exc}", hint="check that the download is complete") from None
     new = tuple.__new__
     for index, item in enumerate(items):
         yield new(Position, (name, "item", index)), item
+
+
+def _json_with_nan(data: bytes):
+    """Python's JSON parser, which accepts NaN and Infinity; None when the bytes are not JSON even so."""
+    if b"NaN" not in data and b"Infinity" not in data:
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def iter_json_document(text: str, name: str) -> Iterator[tuple[Position, object]]:
@@ -239,10 +277,14 @@ def _read_records(path: Path, reader: str, *, name: str | None = None, encoding:
             yield from iter_delimited(handle, name, "," if reader == "csv" else "\t", encoding,
                                       header=options.get("header", True), columns=options.get("columns"))
         elif reader == "text":
-            for number, line in enumerate(handle, start=1):
-                yield Position(name, "line", number), {"text": _decode(line, encoding, f"{name} line {number}").rstrip("\n")}
+            yield from _iter_text(handle, name, encoding)
         else:
             raise ReadError(f"unknown reader {reader!r}", hint="use json, jsonl, json-concat, csv, tsv, parquet or text")
+
+
+def _iter_text(handle, name: str, encoding: str) -> Iterator[tuple[Position, object]]:
+    for number, line in enumerate(handle, start=1):
+        yield Position(name, "line", number), {"text": _decode(line, encoding, f"{name} line {number}").rstrip("\r\n")}
 
 
 def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) -> Iterator[tuple[Position, object]]:
@@ -261,8 +303,12 @@ def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) 
                 elif reader in ("csv", "tsv"):
                     yield from iter_delimited(handle, member_name, "," if reader == "csv" else "\t", encoding,
                                               header=options.get("header", True), columns=options.get("columns"))
+                elif reader == "text":
+                    yield from _iter_text(handle, member_name, encoding)
                 else:
-                    raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members")
+                    raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members",
+                                    hint="zip members are read as json, jsonl, csv, tsv or text; for other files "
+                                         "set `extract: true` on the source and name the unpacked files in splits")
 
 
 def is_plain_jsonl(path: Path) -> bool:

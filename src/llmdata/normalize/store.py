@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ..catalog.model import Entry, thaw
-from ..errors import LlmdataError, NotNormalizableError
+from ..errors import EmptySplitError, LlmdataError, NotNormalizableError
 from ..store import layout
 from .pipeline import FormatSpec, normalize, read_manifest
 
@@ -48,8 +48,13 @@ def _fingerprint(spec: FormatSpec, version: int, files: list[dict], splits: dict
 
 
 def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict: bool = False,
-                      force: bool = False, progress=None) -> dict:
-    """Normalize one fetched revision; returns the manifest (reused when still current)."""
+                      force: bool = False, allow_empty: bool = False, progress=None) -> dict:
+    """Normalize one fetched revision; returns the manifest (reused when still current).
+
+    A split with zero rows raises :class:`EmptySplitError` (after publishing, so the
+    rejects file can be read) unless ``allow_empty``. Under ``strict``, stored output
+    that has rejects is converted again, which stops at the first bad record.
+    """
     from .converters import get
 
     fmt = entry.format
@@ -63,7 +68,21 @@ def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict:
     fingerprint = _fingerprint(spec, converter.version, files, splits)
     out = layout.normalized_dir(entry.id, revision, converter.produces)
     current = read_manifest(out)
-    if current and current.get("inputs") == fingerprint and not force:
-        return current
-    return normalize(splits, spec, source=entry.id, out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
-                     progress=progress)
+    reusable = current and current.get("inputs") == fingerprint and not force
+    if reusable and strict and any(c.get("rejected") for c in current["splits"].values()):
+        reusable = False  # the stored output was made without --strict and has rejects: check again
+    manifest = current if reusable else normalize(
+        splits, spec, source=entry.id, out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
+        progress=progress, converter=converter)
+    if not allow_empty:
+        check_not_empty(manifest, out)
+    return manifest
+
+
+def check_not_empty(manifest: dict, out: Path) -> None:
+    """Raise :class:`EmptySplitError` for the first split that has no rows."""
+    for split, counts in manifest["splits"].items():
+        if not counts.get("rows"):
+            rejects = str(out / counts["rejects_file"]) if counts.get("rejects_file") else None
+            raise EmptySplitError(manifest["source"], split, counts.get("read", 0), counts.get("reject_reasons") or {},
+                                  rejects)

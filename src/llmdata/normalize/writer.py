@@ -87,12 +87,11 @@ class SplitWriter:
 
     def close(self) -> None:
         self._flush()
-        if not self.shards:  # an empty split still gets a readable (empty) shard
-            import pyarrow as pa
+        if not self.shards:  # an empty split still gets a readable shard: the schema and no row group at all
             import pyarrow.parquet as pq
 
-            name = f"{self.split}-00000.parquet"
-            pq.write_table(pa.Table.from_pylist([], schema=arrow_schema(self.fmt)), self.directory / name)
+            name = f"{self.split}-00000.parquet"  # (a 0-row row group makes `datasets` ask for batches of size 0)
+            pq.ParquetWriter(self.directory / name, arrow_schema(self.fmt), compression="zstd").close()
             self.shards.append(name)
         self._close_shard()
         if self._rejects is not None:

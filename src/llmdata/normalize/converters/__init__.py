@@ -1,11 +1,11 @@
-"""Converters from raw dataset layouts to the normalized formats, looked up by catalog name."""
+"""Converters from raw dataset layouts to the normalized formats: one declared record each, looked up by catalog name."""
 
 from __future__ import annotations
 
-from . import chat, columnar, evals, preference, retrieval, trees  # noqa: F401 - importing registers the converters
-from .base import REGISTRY, Converter, Reject, Row
+from . import chat, evals, preference, prompts, retrieval, trees  # noqa: F401 - importing declares the converters
+from .base import REGISTRY, Converter, Option, Reject, Row
 
-__all__ = ["REGISTRY", "Converter", "Reject", "Row", "get"]
+__all__ = ["REGISTRY", "Converter", "Option", "Reject", "Row", "get"]
 
 
 def get(name: str) -> Converter:

@@ -1,13 +1,18 @@
 """The converter contract, written once, and helpers every converter shares.
 
-A converter turns one raw record into zero or more normalized rows. It is a
-function ``(record, options) -> Iterable[Row]``; what it consumed from the
-record is reported so the rest lands in ``meta`` and nothing is lost. A
-record that cannot be converted raises :class:`Reject` with a reason; the
-pipeline writes it to the rejects file with its position.
+A converter is one declared record (:class:`Converter`): its name in the
+catalog, the format it produces, its version, the readers it can take input
+from, its options as typed data (:class:`Option`), the record function and,
+optionally, columnar twins. The record function turns one raw record into
+zero or more normalized rows: ``(record, options) -> Iterable[Row]``; what it
+consumed from the record is reported so the rest lands in ``meta`` and
+nothing is lost. A record that cannot be converted raises :class:`Reject`
+with a reason; the pipeline writes it to the rejects file with its position.
 
 Per-dataset differences (column names, role names) are catalog options, so a
-new dataset in a known layout is data, not code.
+new dataset in a known layout is data, not code. The declarations are also
+published as ``registry/converters.json`` (see :mod:`llmdata.normalize.docs`),
+which is what ``llmdata validate`` checks catalog options against.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-Format = Literal["chat", "preference", "text", "mcq", "qa", "code", "retrieval"]
+Format = Literal["chat", "preference", "text", "mcq", "qa", "code", "prompt", "retrieval",
+                 "corpus", "queries", "qrels"]
 ROLES = ("system", "user", "assistant", "tool")
 
 
@@ -26,37 +32,97 @@ class Reject(Exception):
 
 @dataclass
 class Row:
-    """A normalized row without id/source (the pipeline adds them)."""
+    """A normalized row without id/source (the pipeline adds them).
+
+    ``flags`` name what is worth counting about a kept row (``answer withheld``);
+    the manifest reports them per split.
+    """
 
     fields: dict
     consumed: set[str] = field(default_factory=set)
     native_id: str | None = None
+    flags: tuple[str, ...] = ()
 
 
 ConvertFn = Callable[[dict, dict], Iterable[Row]]
-
-
 BatchFn = Callable[[list[dict], dict], "tuple[dict, list[int]] | None"]
+TableFn = Callable[[object, dict], "tuple[object, list[int]] | None"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One converter or reader option: its name, the JSON Schema of its value, a sentence of documentation."""
+
+    name: str
+    schema: dict
+    doc: str
+    default: object = None
+
+    def describe(self) -> str:
+        return f"`{self.name}`" + (f" (default `{self.default}`)" if self.default not in (None, "", [], {}) else "")
+
+
+def column(name: str, default: str | None, doc: str) -> Option:
+    """A raw field name."""
+    return Option(name, {"type": "string", "minLength": 1}, doc, default)
+
+
+def flag(name: str, default: bool, doc: str) -> Option:
+    return Option(name, {"type": "boolean"}, doc, default)
+
+
+def choice(name: str, values: tuple[str, ...], default: str, doc: str) -> Option:
+    return Option(name, {"enum": list(values)}, doc, default)
+
+
+def columns(name: str, default, doc: str) -> Option:
+    """Several raw field names, or one field holding a list."""
+    return Option(name, {"oneOf": [{"type": "string", "minLength": 1},
+                                   {"type": "array", "items": {"type": "string"}, "minItems": 1}]}, doc, default)
+
+
+def role_map(doc: str = "extra role names: {raw name: user|assistant|system|tool}") -> Option:
+    return Option("roles", {"type": "object", "additionalProperties": {"enum": list(ROLES)}}, doc, None)
 
 
 @dataclass(frozen=True)
 class Converter:
+    """A converter as one declared record; ``fn`` does the work, everything else is data."""
+
     name: str
     produces: Format
     version: int
     fn: ConvertFn
     doc: str
-    batch: BatchFn | None = None  # optional columnar twin of ``fn``: same output, whole batches at once
+    options: tuple[Option, ...] = ()
+    readers: tuple[str, ...] = ()  # readers it accepts input from; empty = any
+    reader_options: dict = field(default_factory=dict)  # defaults it needs from the reader (header: false ...)
+    batch: BatchFn | None = None  # columnar twin of ``fn`` on a batch of records: same output
+    table: TableFn | None = None  # columnar twin on an Arrow table from pyarrow's JSON reader
+    tables: dict = field(default_factory=dict)  # retrieval layouts: table name -> Converter
+
+    @property
+    def option_names(self) -> frozenset[str]:
+        return frozenset(o.name for o in self.options)
+
+    def options_schema(self) -> dict:
+        """The JSON Schema of this converter's ``options`` mapping (reader options are added by the caller)."""
+        return {"type": "object", "properties": {o.name: {**o.schema, "description": o.doc} for o in self.options}}
 
 
 REGISTRY: dict[str, Converter] = {}
 
 
-def converter(name: str, produces: Format, version: int = 1) -> Callable[[ConvertFn], ConvertFn]:
-    """Register a converter under the name catalog entries use."""
+def converter(name: str, produces: Format, version: int = 1, *, options: Iterable[Option] = (),
+              readers: Iterable[str] = (), reader_options: dict | None = None, batch: BatchFn | None = None,
+              table: TableFn | None = None, doc: str | None = None) -> Callable[[ConvertFn], ConvertFn]:
+    """Declare a converter under the name catalog entries use; the decorated function is its record function."""
 
     def register(fn: ConvertFn) -> ConvertFn:
-        REGISTRY[name] = Converter(name, produces, version, fn, (fn.__doc__ or "").strip())
+        if name in REGISTRY:
+            raise ValueError(f"converter {name!r} is declared twice")
+        REGISTRY[name] = Converter(name, produces, version, fn, (doc or fn.__doc__ or "").strip(), tuple(options),
+                                   tuple(readers), dict(reader_options or {}), batch, table)
         return fn
 
     return register
@@ -69,6 +135,10 @@ def need_str(record: dict, key: str, *, allow_empty: bool = False) -> str:
             return ""
         raise Reject(f"missing field {key!r}")
     value = record[key]
+    if isinstance(value, float) and value != value:  # NaN, as pandas writes a missing cell into JSON
+        if allow_empty:
+            return ""
+        raise Reject(f"field {key!r} is NaN")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -111,15 +181,3 @@ def map_role(raw: object, role_map: dict[str, str]) -> str:
     if key in role_map:
         return role_map[key]
     raise Reject(f"unknown role {raw!r}; map it with the converter option roles: {{{raw}: user|assistant|system|tool}}")
-
-
-def batch_for(name: str) -> Callable[[BatchFn], BatchFn]:
-    """Attach a columnar implementation to an already registered converter."""
-
-    def attach(fn: BatchFn) -> BatchFn:
-        import dataclasses
-
-        REGISTRY[name] = dataclasses.replace(REGISTRY[name], batch=fn)
-        return fn
-
-    return attach

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .base import Reject, Row, check_chat, converter, map_role, msg, need_str
+from .base import Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map
+from .columnar import alpaca_batch, alpaca_table
 
 # Role names seen in ShareGPT-style data (FastChat, LLaMA-Factory, Firefly, BELLE exports ...).
 DEFAULT_ROLES = {
@@ -41,7 +42,13 @@ def _alpaca_messages(record: dict, o: dict, used: set[str]) -> list[dict]:
     return check_chat(messages)
 
 
-@converter("alpaca", "chat")
+@converter("alpaca", "chat", batch=alpaca_batch, table=alpaca_table, options=(
+    column("instruction", "instruction", "field holding the instruction"),
+    column("input", "input", "field holding the optional input, appended to the instruction"),
+    column("output", "output", "field holding the answer"),
+    column("system", "system", "field holding an optional system prompt"),
+    column("history", "history", "field holding earlier [question, answer] pairs"),
+))
 def alpaca(record: dict, o: dict):
     """instruction / input / output (+ optional system, history [[q, a], ...]); column names are options."""
     used: set[str] = set()
@@ -49,7 +56,10 @@ def alpaca(record: dict, o: dict):
     yield Row({"messages": messages}, used)
 
 
-@converter("medical-qa", "chat")
+@converter("medical-qa", "chat", options=(
+    column("question", "ask", "field holding the question"),
+    column("answer", "answer", "field holding the answer"),
+))
 def medical_qa(record: dict, o: dict):
     """One question and one answer column (options question, answer; default ask/answer), e.g. doctor replies."""
     q, a = o.get("question", "ask"), o.get("answer", "answer")
@@ -75,7 +85,16 @@ def seed_tasks(record: dict, o: dict):
     yield from rows
 
 
-@converter("sharegpt", "chat")
+_TURN_OPTIONS = (
+    column("messages", "conversations", "field holding the list of turns"),
+    column("role", "from", "key of a turn's speaker"),
+    column("content", "value", "key of a turn's text"),
+    column("system", "system", "field holding an optional system prompt"),
+    role_map(),
+)
+
+
+@converter("sharegpt", "chat", options=_TURN_OPTIONS)
 def sharegpt(record: dict, o: dict):
     """conversations: [{from, value}] with any role names (human/gpt/observation/function_call ...) + optional system."""
     key, role_key, content_key = o.get("messages", "conversations"), o.get("role", "from"), o.get("content", "value")
@@ -100,7 +119,13 @@ def sharegpt(record: dict, o: dict):
     yield Row({"messages": check_chat(messages)}, used, native_id=_native_id(record))
 
 
-@converter("openai-messages", "chat")
+@converter("openai-messages", "chat", options=(
+    column("messages", "messages", "field holding the list of messages"),
+    column("role", "role", "key of a message's role"),
+    column("content", "content", "key of a message's text"),
+    column("system", "system", "field holding an optional system prompt"),
+    role_map(),
+))
 def openai_messages(record: dict, o: dict):
     """messages: [{role, content}] as in OpenAI's chat API."""
     options = {"messages": "messages", "role": "role", "content": "content", **o}
@@ -110,7 +135,10 @@ def openai_messages(record: dict, o: dict):
 _BELLE_TURN = re.compile(r"(?:^|\n)\s*(Human|Assistant)\s*[:：]")
 
 
-@converter("belle-multiturn", "chat")
+@converter("belle-multiturn", "chat", options=(
+    column("instruction", "instruction", "field holding the 'Human: ... Assistant:' text"),
+    column("output", "output", "field holding the last reply"),
+))
 def belle_multiturn(record: dict, o: dict):
     """BELLE multiturn: instruction holds 'Human: ... Assistant: ...' text ending with 'Assistant:', output the reply."""
     text = need_str(record, o.get("instruction", "instruction"))
@@ -142,7 +170,10 @@ def _moss_text(value: object) -> str:
     return "" if text == "None" else text
 
 
-@converter("moss", "chat")
+@converter("moss", "chat", options=(
+    flag("system", True, "keep meta_instruction as the system message"),
+    flag("inner_thoughts", False, "put the inner thoughts before a plugin command"),
+))
 def moss(record: dict, o: dict):
     """MOSS-003: meta_instruction + chat {turn_N: {Human, Inner Thoughts, Commands, Tool Responses, MOSS}}.
 
@@ -182,7 +213,9 @@ def _native_id(record: dict) -> str | None:
     return str(value) if isinstance(value, (str, int)) and str(value) else None
 
 
-@converter("ultrachat", "chat")
+@converter("ultrachat", "chat", options=(
+    column("messages", "data", "field holding the alternating user / assistant utterances"),
+))
 def ultrachat(record: dict, o: dict):
     """UltraChat: {id, data: [user, assistant, user, assistant, ...]} as plain strings."""
     turns = record.get(o.get("messages", "data"))
@@ -192,3 +225,32 @@ def ultrachat(record: dict, o: dict):
         raise Reject("every utterance in 'data' should be a string")
     messages = [msg("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(turns)]
     yield Row({"messages": check_chat(messages)}, {o.get("messages", "data")}, native_id=_native_id(record))
+
+
+@converter("conversation-pairs", "chat", options=(
+    column("messages", "conversation", "field holding the list of turn pairs"),
+    column("user", "human", "key of the user's text in a pair"),
+    column("assistant", "assistant", "key of the assistant's text in a pair"),
+    column("system", "system", "field holding an optional system prompt"),
+))
+def conversation_pairs(record: dict, o: dict):
+    """Multi-turn as a list of pairs: conversation [{human, assistant}, ...] (Firefly, YeungNLP's MOSS / UltraChat)."""
+    key, user, assistant = o.get("messages", "conversation"), o.get("user", "human"), o.get("assistant", "assistant")
+    pairs = record.get(key)
+    if not isinstance(pairs, list) or not pairs:
+        raise Reject(f"field {key!r} should be a non-empty list of {{{user}, {assistant}}} pairs")
+    messages = []
+    system = record.get(o.get("system", "system"))
+    if isinstance(system, str) and system.strip():
+        messages.append(msg("system", system))
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, dict):
+            raise Reject(f"pair {i} is not an object")
+        for k, role in ((user, "user"), (assistant, "assistant")):
+            text = pair.get(k)
+            if not isinstance(text, str):
+                raise Reject(f"pair {i} lacks a string {k!r}")
+            messages.append(msg(role, text))
+    native = record.get("conversation_id", record.get("id"))
+    yield Row({"messages": check_chat(messages)}, {key, o.get("system", "system")},
+              native_id=str(native) if isinstance(native, (str, int)) and str(native) else None)

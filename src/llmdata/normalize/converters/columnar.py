@@ -7,12 +7,11 @@ function returns ``None`` whenever a batch holds anything it does not handle
 exactly like the row converter (other types, history, system prompts), and
 the pipeline then converts that batch row by row; rows it marks as rejected
 are re-run through the row converter for the exact reason. Tests check that
-both paths give the same rows.
+both paths give the same rows. The twins are attached to their converter's
+declaration (``converter(..., batch=..., table=...)``), not registered here.
 """
 
 from __future__ import annotations
-
-from .base import batch_for
 
 
 def _strings(records: list[dict], key: str, required: bool):
@@ -62,7 +61,6 @@ def _alpaca_keys(o: dict) -> tuple[str, str, str, set[str]]:
     return k_instr, k_input, k_output, consumed
 
 
-@batch_for("alpaca")
 def alpaca_batch(records: list[dict], o: dict):
     k_instr, k_input, k_output, consumed = _alpaca_keys(o)
     keys = set().union(*(r.keys() for r in records))
@@ -98,7 +96,3 @@ def alpaca_table(table, o: dict):
     instr = cols.get(k_instr, pa.nulls(n, pa.string()))
     extra = None if k_input == k_instr else cols.get(k_input)
     return alpaca_arrays(instr, extra, cols[k_output])
-
-
-# Converters whose whole-table twin can run on pyarrow's JSON reader output.
-TABLE_TWINS = {"alpaca": alpaca_table}

@@ -11,27 +11,53 @@ import ast
 import re
 import string
 
-from .base import Reject, Row, converter, need_str
+from .base import Reject, Row, column, columns, converter, flag, need_str
 
 LETTERS = string.ascii_uppercase
 
 
-def _label(answer: object, n_choices: int) -> str:
-    """'B', 'b', '(B)', 1 (0-based index) -> 'B'; Reject when out of range."""
+_SEPARATORS = re.compile(r"[\s,，、;；/]+")
+
+
+def _labels(answer: object, n_choices: int) -> list[str]:
+    """The correct labels in order: 'B', '(B)', 1 (0-based), 'AC', 'A, C', ['A', 'C'] -> ['A', 'C']."""
+    allowed = LETTERS[:n_choices]
     if isinstance(answer, bool):
         raise Reject(f"answer should be a letter or an index, got {answer!r}")
     if isinstance(answer, int):
-        label = LETTERS[answer] if 0 <= answer < n_choices else None
+        if 0 <= answer < n_choices:
+            return [LETTERS[answer]]
+        raise Reject(f"answer {answer!r} is not one of {', '.join(allowed)}")
+    if isinstance(answer, list) and answer:
+        try:
+            found = [label for item in answer for label in _labels(item, n_choices)]
+        except Reject:
+            found = []
     elif isinstance(answer, str):
-        text = answer.strip().strip("()（）.").upper()
-        label = text if len(text) == 1 and text in LETTERS[:n_choices] else None
-    elif isinstance(answer, list) and len(answer) == 1:
-        return _label(answer[0], n_choices)
+        text = _SEPARATORS.sub("", answer.strip().strip("()（）.").upper())
+        found = list(text) if text and all(ch in allowed for ch in text) else []
     else:
-        label = None
-    if label is None:
-        raise Reject(f"answer {answer!r} is not one of {', '.join(LETTERS[:n_choices])}")
-    return label
+        found = []
+    if not found:
+        raise Reject(f"answer {answer!r} is not one of {', '.join(allowed)}")
+    return sorted(set(found))
+
+
+def _withheld(value: object) -> bool:
+    """A test set's hidden answer: null, an empty string, or NaN."""
+    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and value != value)
+
+
+def _answer_fields(record: dict, key: str, n_choices: int, *, missing_is_withheld: bool) -> tuple[dict, tuple]:
+    """mcq's answer / answers columns and the flags a kept row carries (withheld, several answers)."""
+    if key not in record:
+        if not missing_is_withheld:
+            raise Reject(f"missing field {key!r}")
+        return {"answer": None, "answers": None}, ("answer withheld",)
+    if _withheld(record[key]):
+        return {"answer": None, "answers": None}, ("answer withheld",)
+    labels = _labels(record[key], n_choices)
+    return {"answer": "".join(labels), "answers": labels}, (("several answers",) if len(labels) > 1 else ())
 
 
 def _choice_text(value: object, index: int) -> str:
@@ -42,11 +68,19 @@ def _choice_text(value: object, index: int) -> str:
     return value
 
 
-@converter("mcq", "mcq")
+@converter("mcq", "mcq", version=2, options=(
+    column("question", "question", "field holding the question"),
+    columns("choices", ["A", "B", "C", "D"], "the choice fields, or one field holding the list of choices"),
+    column("answer", "answer", "field holding the label(s) or 0-based index of the correct choice(s)"),
+    column("subject", "subject", "field holding the subject"),
+    flag("withheld", False, "the files have no answer field at all (hidden test answers): keep the rows"),
+))
 def mcq(record: dict, o: dict):
-    """Multiple choice: question + choice columns (default A-D) or a list column + answer letter or 0-based index.
+    """Multiple choice: question + choice columns (default A-D) or a list column + answer letter(s) or 0-based index.
 
-    Options: question, choices (list of column names, or one column holding a list), answer, subject.
+    A null or empty answer is a withheld test answer: the row is kept with answer null and
+    counted in the manifest. Several correct answers ('AC', ['A', 'C']) give answer 'AC'
+    and answers ['A', 'C'].
     """
     qkey, akey, skey = o.get("question", "question"), o.get("answer", "answer"), o.get("subject", "subject")
     spec = o.get("choices", ["A", "B", "C", "D"])
@@ -64,33 +98,52 @@ def mcq(record: dict, o: dict):
     if len(raw) < 2:
         raise Reject("fewer than two choices")
     choices = [_choice_text(v, i) for i, v in enumerate(raw)]
-    if akey not in record:
-        raise Reject(f"missing field {akey!r}")
-    answer = _label(record[akey], len(choices))
+    answer, flags = _answer_fields(record, akey, len(choices), missing_is_withheld=bool(o.get("withheld")))
     subject = record.get(skey)
     yield Row({"subject": str(subject) if subject is not None else None, "question": question, "choices": choices,
-               "answer": answer}, {qkey, akey, skey, *used})
+               **answer}, {qkey, akey, skey, *used}, flags=flags)
 
 
 _OPTION_PREFIX = re.compile(r"^\s*[\(（]?([A-Z])[\)）\.．、:：]\s*")
 
 
-@converter("agieval", "mcq")
-def agieval(record: dict, o: dict):
-    """AGIEval: passage?, question, options ['(A)...'], label 'A' (multiple-choice tasks; cloze tasks are rejected)."""
+def _agieval_question(record: dict) -> str:
     question = need_str(record, "question")
+    passage = record.get("passage")
+    if isinstance(passage, str) and passage.strip():
+        question = passage.strip() + "\n\n" + question
+    return question
+
+
+@converter("agieval", "mcq", version=2)
+def agieval(record: dict, o: dict):
+    """AGIEval: passage?, question, options ['(A)...'], label 'A' or ['A', 'C']; cloze items are for agieval-cloze."""
+    question = _agieval_question(record)
     options = record.get("options")
     if not isinstance(options, list) or len(options) < 2:
-        raise Reject("no options: a cloze (open-answer) task, not multiple choice")
+        raise Reject("open-answer (cloze) item without options: convert it with agieval-cloze (qa)")
     choices = []
     for i, opt in enumerate(options):
         text = _choice_text(opt, i)
         choices.append(_OPTION_PREFIX.sub("", text, count=1))
-    passage = record.get("passage")
-    if isinstance(passage, str) and passage.strip():
-        question = passage.strip() + "\n\n" + question
-    yield Row({"subject": record.get("subject"), "question": question, "choices": choices,
-               "answer": _label(record.get("label"), len(choices))}, {"passage", "question", "options", "label"})
+    answer, flags = _answer_fields(record, "label", len(choices), missing_is_withheld=False)
+    yield Row({"subject": record.get("subject"), "question": question, "choices": choices, **answer},
+              {"passage", "question", "options", "label"}, flags=flags)
+
+
+@converter("agieval-cloze", "qa")
+def agieval_cloze(record: dict, o: dict):
+    """AGIEval open-answer tasks (gaokao-mathcloze, math): passage?, question, answer; multiple-choice items are rejected.
+
+    A split holds one format, so AGIEval's cloze files are an entry (or split) of their own,
+    converted to qa, beside the multiple-choice files converted by agieval.
+    """
+    if isinstance(record.get("options"), list) and record["options"]:
+        raise Reject("multiple-choice item: convert it with agieval (mcq)")
+    question = _agieval_question(record)
+    answer = need_str(record, "answer")
+    yield Row({"question": question, "answer": answer.strip(), "rationale": None},
+              {"passage", "question", "options", "label", "answer"})
 
 
 def _number(text: str) -> str:
@@ -112,7 +165,11 @@ def gsm8k(record: dict, o: dict):
     yield Row({"question": question, "answer": _number(final), "rationale": steps.strip()}, {"question", "answer"})
 
 
-@converter("math-equation", "qa")
+@converter("math-equation", "qa", options=(
+    column("question", "original_text", "field holding the problem"),
+    column("answer", "ans", "field holding the final answer"),
+    column("equation", "equation", "field holding the equation (becomes the rationale)"),
+))
 def math_equation(record: dict, o: dict):
     """Math23K / Ape210K: original_text, equation ('x=...'), ans; the equation is the rationale."""
     question = need_str(record, o.get("question", "original_text"))
@@ -233,7 +290,7 @@ def mbpp(record: dict, o: dict):
               native_id=str(record["task_id"]) if "task_id" in record else None)
 
 
-@converter("text", "text")
+@converter("text", "text", options=(column("field", "text", "field holding the text"),))
 def text(record: dict, o: dict):
     """Pretraining text: one field (option field, default 'text')."""
     key = o.get("field", "text")

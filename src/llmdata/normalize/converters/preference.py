@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Reject, Row, check_pair, converter, map_role, msg, need_str
+from .base import Reject, Row, check_pair, choice, column, columns, converter, map_role, msg, need_str, role_map
 from .chat import DEFAULT_ROLES
 
 _HH_TURN = re.compile(r"\n\n(Human|Assistant): ?")
@@ -50,7 +50,15 @@ def hh_rlhf(record: dict, o: dict):
     yield Row({"prompt": prompt, "chosen": a, "rejected": b}, {"chosen", "rejected"})
 
 
-@converter("pairwise", "preference")
+@converter("pairwise", "preference", options=(
+    column("prompt", "prompt", "field holding the prompt text"),
+    column("chosen", "chosen", "field holding the preferred answer"),
+    column("rejected", "rejected", "field holding the other answer"),
+    column("system", "system", "field holding an optional system prompt"),
+    choice("prompt_format", ("text", "hh"), "text", "hh: the prompt is a '\\n\\nHuman: ... Assistant:' transcript"),
+    column("score_chosen", None, "field holding the chosen answer's score"),
+    column("score_rejected", None, "field holding the rejected answer's score"),
+))
 def pairwise(record: dict, o: dict):
     """prompt / chosen / rejected strings (column names are options); prompt_format: hh parses a transcript prompt."""
     keys = {k: o.get(k, k) for k in ("prompt", "chosen", "rejected", "system")}
@@ -75,7 +83,10 @@ def pairwise(record: dict, o: dict):
     yield Row(fields, set(keys.values()))
 
 
-@converter("sharegpt-pairwise", "preference")
+@converter("sharegpt-pairwise", "preference", options=(
+    column("messages", "conversations", "field holding the prompt turns [{from, value}]"),
+    role_map(),
+))
 def sharegpt_pairwise(record: dict, o: dict):
     """LLaMA-Factory DPO layout: conversations [{from, value}] + chosen {from, value} + rejected {from, value}."""
     roles = {**DEFAULT_ROLES, **{str(k).lower(): v for k, v in (o.get("roles") or {}).items()}}
@@ -102,7 +113,9 @@ def sharegpt_pairwise(record: dict, o: dict):
     yield Row({"prompt": prompt, "chosen": sides[0], "rejected": sides[1]}, {"conversations", "chosen", "rejected", "system"})
 
 
-@converter("pku-saferlhf", "preference")
+@converter("pku-saferlhf", "preference", options=(
+    choice("by", ("better", "safer"), "better", "prefer by better_response_id or by safer_response_id"),
+))
 def pku_saferlhf(record: dict, o: dict):
     """PKU-SafeRLHF: prompt, response_0, response_1 and better_response_id (or safer_response_id with by: safer)."""
     by = o.get("by", "better")
@@ -120,7 +133,13 @@ def pku_saferlhf(record: dict, o: dict):
               {"prompt", "response_0", "response_1", id_key})
 
 
-@converter("ranked-answers", "preference")
+@converter("ranked-answers", "preference", options=(
+    column("question", "question", "field holding the question"),
+    column("answers", "answers", "field holding the list of answers"),
+    column("text", "text", "key of an answer's text"),
+    column("score_field", "pm_score", "key of an answer's score"),
+    choice("pairs", ("best-vs-worst", "best-vs-rest"), "best-vs-worst", "which pairs to make"),
+))
 def ranked_answers(record: dict, o: dict):
     """A question with scored answers (Stack Exchange pm_score ...): highest vs lowest score, or best vs each lower.
 
@@ -148,7 +167,9 @@ def ranked_answers(record: dict, o: dict):
                    "score_chosen": float(scored[0][skey]), "score_rejected": float(other[skey])}, {qkey, akey})
 
 
-@converter("hc3", "preference")
+@converter("hc3", "preference", options=(
+    choice("prefer", ("human", "chatgpt"), "human", "which side becomes chosen"),
+))
 def hc3(record: dict, o: dict):
     """HC3: question + human_answers + chatgpt_answers; prefer: human (default) or chatgpt."""
     question = need_str(record, "question")
@@ -167,3 +188,115 @@ def hc3(record: dict, o: dict):
     chosen, rejected = [msg("assistant", sides[prefer])], [msg("assistant", sides[other])]
     check_pair(prompt, chosen, rejected)
     yield Row({"prompt": prompt, "chosen": chosen, "rejected": rejected}, {"question", "human_answers", "chatgpt_answers"})
+
+
+def _messages(value: object, o: dict, roles: dict, side: str) -> list[dict]:
+    """A message list [{role, content}] (or a bare string, as the assistant's reply) in llmdata's roles."""
+    if isinstance(value, str):
+        return [msg("assistant" if side != "prompt" else "user", value)]
+    if not isinstance(value, list) or not value:
+        raise Reject(f"field {side!r} should be a non-empty list of messages")
+    role_key, content_key = o.get("role", "role"), o.get("content", "content")
+    out = []
+    for i, m in enumerate(value):
+        if not isinstance(m, dict) or not isinstance(m.get(content_key), str) or role_key not in m:
+            raise Reject(f"{side} message {i} is not a {{{role_key}, {content_key}}} object with a string {content_key}")
+        out.append(msg(map_role(m[role_key], roles), m[content_key]))
+    return out
+
+
+@converter("conversational-preference", "preference", options=(
+    column("prompt", "prompt", "field holding the prompt: a message list or a string; absent = the shared start"),
+    column("chosen", "chosen", "field holding the preferred conversation or reply (message list)"),
+    column("rejected", "rejected", "field holding the other conversation or reply (message list)"),
+    column("role", "role", "key of a message's role"),
+    column("content", "content", "key of a message's text"),
+    column("score_chosen", "score_chosen", "field holding the chosen side's score"),
+    column("score_rejected", "score_rejected", "field holding the rejected side's score"),
+    role_map(),
+))
+def conversational_preference(record: dict, o: dict):
+    """chosen / rejected as message lists, with or without a separate prompt (TRL, UltraFeedback, llmdata's own output).
+
+    When chosen and rejected repeat the prompt (UltraFeedback binarized), the repeated
+    turns are dropped; without a prompt, the turns both sides share are the prompt.
+    """
+    roles = {**DEFAULT_ROLES, **{str(k).lower(): v for k, v in (o.get("roles") or {}).items()}}
+    keys = {k: o.get(k, k) for k in ("prompt", "chosen", "rejected")}
+    for side in ("chosen", "rejected"):
+        if keys[side] not in record or record[keys[side]] is None:
+            raise Reject(f"missing field {keys[side]!r}")
+    chosen = _messages(record[keys["chosen"]], o, roles, "chosen")
+    rejected = _messages(record[keys["rejected"]], o, roles, "rejected")
+    raw_prompt = record.get(keys["prompt"])
+    if raw_prompt is None or raw_prompt == []:
+        prompt, chosen, rejected = _split_common_prefix(chosen, rejected)
+    else:
+        prompt = _messages(raw_prompt, o, roles, "prompt")
+        n = len(prompt)
+        if chosen[:n] == prompt and rejected[:n] == prompt and len(chosen) > n and len(rejected) > n:
+            chosen, rejected = chosen[n:], rejected[n:]
+    if any(not m["content"].strip() for m in prompt) or prompt[-1]["role"] != "user":
+        raise Reject("prompt must end with a non-empty user turn")
+    check_pair(prompt, chosen, rejected)
+    fields = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+    used = set(keys.values())
+    for side in ("chosen", "rejected"):
+        key = o.get(f"score_{side}", f"score_{side}")
+        value = record.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+            fields[f"score_{side}"] = float(value)
+            used.add(key)
+    native = record.get("prompt_id", record.get("id"))
+    yield Row(fields, used, native_id=str(native) if isinstance(native, (str, int)) and str(native) else None)
+
+
+def _vote(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) else None
+
+
+@converter("pairwise-votes", "preference", options=(
+    columns("prompt", ["instruction", "input"], "field(s) making the prompt, joined by a blank line"),
+    column("response1", "response1", "field holding the first response"),
+    column("response2", "response2", "field holding the second response"),
+    columns("votes", ["annotator1", "annotator2", "annotator3"],
+            "field(s) holding the judgements: 1 or 2 = that response is better, 0 = tie"),
+))
+def pairwise_votes(record: dict, o: dict):
+    """Two responses judged by several annotators (PandaLM): label 0 = tie, 1 or 2; the majority decides.
+
+    A majority for 0 is rejected with the reason "tie", and votes without a majority
+    are rejected too: neither becomes a preference. Scores are the vote counts.
+    """
+    prompt_keys = o.get("prompt", ["instruction", "input"])
+    prompt_keys = [prompt_keys] if isinstance(prompt_keys, str) else list(prompt_keys)
+    vote_keys = o.get("votes", ["annotator1", "annotator2", "annotator3"])
+    vote_keys = [vote_keys] if isinstance(vote_keys, str) else list(vote_keys)
+    parts = [need_str(record, k, allow_empty=True).strip() for k in prompt_keys]
+    prompt_text = "\n\n".join(p for p in parts if p)
+    if not prompt_text:
+        raise Reject(f"the prompt fields {', '.join(map(repr, prompt_keys))} are empty")
+    responses = [need_str(record, o.get("response1", "response1")), need_str(record, o.get("response2", "response2"))]
+    votes = [_vote(record.get(k)) for k in vote_keys if record.get(k) is not None]
+    if not votes or any(v not in (0, 1, 2) for v in votes):
+        raise Reject(f"votes should be 0 (tie), 1 or 2, got {[record.get(k) for k in vote_keys]}")
+    counts = {label: votes.count(label) for label in (0, 1, 2)}
+    winner = max(counts, key=counts.get)
+    if counts[winner] * 2 <= len(votes):
+        raise Reject(f"no majority among the votes {votes}")
+    if winner == 0:
+        raise Reject(f"tie: the majority of the votes {votes} prefers neither response")
+    chosen, rejected = [msg("assistant", responses[winner - 1])], [msg("assistant", responses[2 - winner])]
+    prompt = [msg("user", prompt_text)]
+    check_pair(prompt, chosen, rejected)
+    used = {*prompt_keys, *vote_keys, o.get("response1", "response1"), o.get("response2", "response2")}
+    native = record.get("idx", record.get("id"))
+    yield Row({"prompt": prompt, "chosen": chosen, "rejected": rejected,
+               "score_chosen": float(counts[winner]), "score_rejected": float(counts[3 - winner])}, used,
+              native_id=str(native) if isinstance(native, (str, int)) and str(native) != "" else None)

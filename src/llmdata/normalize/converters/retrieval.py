@@ -2,13 +2,14 @@
 
 A retrieval entry's splits name the tables: ``corpus``, ``queries`` and one
 ``qrels.<split>`` per judged split (``qrels.test``, ``qrels.dev`` ...). Each
-table has its own small converter, registered as ``<layout>:<table>``; the
-pipeline picks it from the split name.
+table has its own small converter, declared inside its layout's record
+(``Converter.tables``) with the readers it can read; the pipeline picks it
+from the split name.
 """
 
 from __future__ import annotations
 
-from .base import Reject, Row, converter, need_str
+from .base import REGISTRY, Converter, Reject, Row, need_str
 
 TABLES = ("corpus", "queries", "qrels")
 
@@ -20,21 +21,6 @@ def table_of(split: str) -> str:
     raise Reject(f"split {split!r} is not corpus, queries or qrels.<name>")
 
 
-def _layout(name: str, doc: str):
-    """Register a layout name for catalog entries; the per-table converters do the work."""
-
-    def whole(record: dict, o: dict):
-        raise Reject("retrieval data is converted per table (corpus, queries, qrels.<split>)")
-
-    whole.__doc__ = doc
-    return converter(name, "retrieval")(whole)
-
-
-_layout("beir", "BEIR: corpus.jsonl {_id, title, text}, queries.jsonl {_id, text}, qrels/<split>.tsv with a header.")
-_layout("trec-retrieval", "TREC / MS MARCO / T2Ranking: id<TAB>text collections and queries, 'qid 0 pid rel' qrels.")
-
-
-@converter("beir:corpus", "corpus")
 def beir_corpus(record: dict, o: dict):
     """BEIR corpus line {_id, title, text}."""
     doc_id = record.get("_id")
@@ -44,7 +30,6 @@ def beir_corpus(record: dict, o: dict):
               native_id=str(doc_id))
 
 
-@converter("beir:queries", "queries")
 def beir_queries(record: dict, o: dict):
     """BEIR query line {_id, text}."""
     qid = record.get("_id")
@@ -60,7 +45,6 @@ def _score(value: object) -> float:
         raise Reject(f"relevance {value!r} is not a number") from None
 
 
-@converter("beir:qrels", "qrels")
 def beir_qrels(record: dict, o: dict):
     """BEIR qrels row: query-id, corpus-id, score (tsv with header)."""
     qid, did = need_str(record, "query-id"), need_str(record, "corpus-id")
@@ -74,24 +58,25 @@ def _two_columns(record: dict) -> tuple[str, str]:
     return need_str(record, "col0"), need_str(record, "col1")
 
 
-@converter("trec-retrieval:corpus", "corpus")
 def trec_corpus(record: dict, o: dict):
     """pid<TAB>passage (MS MARCO collection.tsv, T2Ranking collection.tsv)."""
     pid, text = _two_columns(record)
     yield Row({"title": "", "text": text}, {"col0", "col1"}, native_id=pid)
 
 
-@converter("trec-retrieval:queries", "queries")
 def trec_queries(record: dict, o: dict):
     """qid<TAB>query."""
     qid, text = _two_columns(record)
     yield Row({"text": text}, {"col0", "col1"}, native_id=qid)
 
 
-@converter("trec-retrieval:qrels", "qrels")
 def trec_qrels(record: dict, o: dict):
-    """TREC qrels 'qid 0 pid rel', or 'qid pid rel', or 'qid pid' (relevance 1), whitespace separated."""
-    parts = need_str(record, "text").split()
+    """TREC qrels 'qid 0 pid rel', or 'qid pid rel', or 'qid pid' (relevance 1), tab or space separated."""
+    if "text" in record:
+        parts = need_str(record, "text").split()
+    else:
+        parts = " ".join(str(record[k]) for k in sorted(record, key=lambda k: int(k[3:]) if k[3:].isdigit() else 0)
+                         if k.startswith("col") and record[k] is not None).split()
     if len(parts) == 4:
         qid, _, did, rel = parts
     elif len(parts) == 3:
@@ -102,12 +87,29 @@ def trec_qrels(record: dict, o: dict):
         raise Reject(f"expected 'qid 0 pid rel', got {len(parts)} fields")
     if qid.lower() in ("qid", "query-id", "query_id"):
         raise Reject("header line")
-    yield Row({"query_id": qid, "doc_id": did, "score": _score(rel)}, {"text"}, native_id=f"{qid}/{did}")
+    yield Row({"query_id": qid, "doc_id": did, "score": _score(rel)}, set(record), native_id=f"{qid}/{did}")
 
 
-# reader per (layout, table); the catalog's reader applies to anything not listed
-READERS = {
-    ("beir", "corpus"): ("jsonl", {}), ("beir", "queries"): ("jsonl", {}), ("beir", "qrels"): ("tsv", {"header": True}),
-    ("trec-retrieval", "corpus"): ("tsv", {"header": False}), ("trec-retrieval", "queries"): ("tsv", {"header": False}),
-    ("trec-retrieval", "qrels"): ("text", {}),
-}
+def _table(name: str, produces: str, fn, readers: tuple[str, ...], **reader_options) -> Converter:
+    return Converter(name, produces, 1, fn, (fn.__doc__ or "").strip(), readers=readers, reader_options=reader_options)
+
+
+def _layout(name: str, doc: str, tables: dict[str, Converter]) -> None:
+    """Declare a retrieval layout for catalog entries; its table converters do the work."""
+
+    def whole(record: dict, o: dict):
+        raise Reject("retrieval data is converted per table (corpus, queries, qrels.<split>)")
+
+    REGISTRY[name] = Converter(name, "retrieval", 1, whole, doc, tables=tables)
+
+
+_layout("beir", "BEIR: corpus.jsonl {_id, title, text}, queries.jsonl {_id, text}, qrels/<split>.tsv with a header.", {
+    "corpus": _table("beir:corpus", "corpus", beir_corpus, ("jsonl", "json")),
+    "queries": _table("beir:queries", "queries", beir_queries, ("jsonl", "json")),
+    "qrels": _table("beir:qrels", "qrels", beir_qrels, ("tsv",), header=True),
+})
+_layout("trec-retrieval", "TREC / MS MARCO / T2Ranking: id<TAB>text collections and queries, 'qid 0 pid rel' qrels.", {
+    "corpus": _table("trec-retrieval:corpus", "corpus", trec_corpus, ("tsv",), header=False),
+    "queries": _table("trec-retrieval:queries", "queries", trec_queries, ("tsv",), header=False),
+    "qrels": _table("trec-retrieval:qrels", "qrels", trec_qrels, ("tsv", "text"), header=False),
+})

@@ -7,7 +7,7 @@ rank, replies: [...]}, ...]}}``. Sibling assistant replies carry a human ranking
 
 from __future__ import annotations
 
-from .base import Reject, Row, check_chat, check_pair, converter, msg
+from .base import Reject, Row, check_chat, check_pair, choice, converter, msg
 
 _ROLE = {"prompter": "user", "assistant": "assistant"}
 
@@ -40,7 +40,9 @@ def _paths(node: dict, prefix: list[dict], best_only: bool):
         yield from _paths(child, here, best_only)
 
 
-@converter("oasst1", "chat")
+@converter("oasst1", "chat", options=(
+    choice("paths", ("best", "all"), "best", "best: follow the rank-0 reply at each step; all: every root-to-leaf thread"),
+))
 def oasst1(record: dict, o: dict):
     """Trees -> root-to-leaf threads ending with an assistant turn; options paths: best (rank 0 at each step) | all."""
     root = _root(record)
