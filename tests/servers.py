@@ -6,7 +6,10 @@ One server class plays every role:
 - GitHub: GET /api/repos/{repo}/commits/{ref}, /api/repos/{repo}/git/trees/{sha}
           GET /raw/{repo}/{sha}/{path}, /media/{repo}/{sha}/{path}
 - files:  GET /files/{path}
-Faults are queued per request path and consumed one request at a time.
+Faults are queued per request path and consumed one request at a time:
+("status", code[, headers]), ("redirect", url), ("html",), ("lfs_pointer",),
+("corrupt",), ("ignore_range",), ("drop", n), ("slow", step, delay),
+("flood", n[, declare_length]).
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ class FakeServer:
         self.commits: dict[tuple[str, str], str] = {}  # (repo, ref) -> sha for the GitHub API
         self.faults: dict[str, list[tuple]] = {}
         self.requests: list[tuple[str, dict]] = []
+        self.sent: dict[str, int] = {}  # body bytes written per path by the "flood" fault
         self.lock = threading.Lock()
         self.httpd = http.server.ThreadingHTTPServer((host, 0), self._handler())
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None  # dropped connections are the point
         self.url = f"http://{host}:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)  # close() waits at most one poll
         self.thread.start()
 
     def close(self) -> None:
@@ -180,6 +185,8 @@ class FakeServer:
                     pointer = (f"version https://git-lfs.github.com/spec/v1\noid sha256:"
                                f"{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n").encode()
                     return self._send(200, pointer)
+                if kind == "flood":
+                    return self._flood(fault[1], declare=len(fault) > 2 and fault[2])
                 if kind == "corrupt":
                     data = bytes([data[0] ^ 0xFF]) + data[1:]
                 start = 0
@@ -218,6 +225,31 @@ class FakeServer:
                     self.wfile.write(view[i:i + (1 << 20)])
                 return None
 
+            def _flood(self, total: int, declare: bool) -> None:
+                """Status 200 and ``total`` bytes from a generator (never held in memory); without
+                ``declare`` no Content-Length: the body ends when the connection closes."""
+                path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                if declare:
+                    self.send_header("Content-Length", str(total))
+                else:
+                    self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                block = b"x" * (64 * 1024)
+                sent = 0
+                try:
+                    while sent < total:
+                        piece = block[: total - sent]
+                        self.wfile.write(piece)
+                        sent += len(piece)
+                        with server.lock:
+                            server.sent[path] = sent
+                except OSError:  # the client stopped reading: the point of the test
+                    return None
+                return None
+
             def _send(self, status: int, body: bytes, headers: dict | None = None) -> None:
                 self.send_response(status)
                 for k, v in (headers or {}).items():
@@ -227,3 +259,52 @@ class FakeServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+# ------------------------------------------------------------------ a catalog indexed once per module
+
+
+class IndexedCatalog:
+    """A user catalog written once and indexed once, for a module whose tests all use the same entries.
+
+    Building the search index (validating ~130 built-in entries) costs about a
+    second per fresh ``LLMDATA_HOME``; ``install`` copies the ready index into
+    the current test's store instead. The index is rebuilt as usual if the
+    catalog changes.
+    """
+
+    def __init__(self, directory, entries: list[dict]) -> None:
+        import os
+        import sqlite3
+
+        import yaml
+
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "catalog.yaml"
+        self.path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        saved = {k: os.environ.get(k) for k in ("LLMDATA_HOME", "LLMDATA_CATALOG")}
+        os.environ["LLMDATA_HOME"] = str(directory / "home")
+        os.environ["LLMDATA_CATALOG"] = str(self.path)
+        try:
+            from llmdata.index.reader import open_index
+            from llmdata.store import layout
+
+            open_index().close()
+            self.index = layout.index_path()
+            with sqlite3.connect(self.index) as con:
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def install(self, monkeypatch) -> None:
+        import shutil
+
+        from llmdata.store import layout
+
+        monkeypatch.setenv("LLMDATA_CATALOG", str(self.path))
+        layout.home().mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.index, layout.index_path())

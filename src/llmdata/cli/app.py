@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -46,17 +47,44 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import LlmdataError
     from .output import print_error
 
+    _show_library_notices()
     try:
         app(args=argv, prog_name="llmdata", standalone_mode=True)
     except LlmdataError as exc:
         print_error(exc.message, exc.hint)
         return exc.exit_code
     except KeyboardInterrupt:
-        print_error("interrupted")
+        print_error(INTERRUPTED)
         return 130
     except SystemExit as exc:
+        if exc.code == 130:  # typer turns Ctrl-C inside a command into Exit(130), silently
+            print_error(INTERRUPTED)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
+
+
+INTERRUPTED = "interrupted; run the same command to resume"
+
+
+class _NoticeHandler(logging.Handler):
+    """Library notices (long retry waits, a damaged stored copy replaced) as one yellow line on stderr.
+
+    The library only logs them (quiet unless someone listens); the CLI listens.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        from .output import console
+
+        console(stderr=True).print(f"[yellow]note:[/] {escape(record.getMessage())}")
+
+
+def _show_library_notices() -> None:
+    logger = logging.getLogger("llmdata")
+    if not any(isinstance(h, _NoticeHandler) for h in logger.handlers):
+        logger.addHandler(_NoticeHandler(logging.INFO))
+        logger.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":  # pragma: no cover

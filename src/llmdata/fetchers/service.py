@@ -3,7 +3,9 @@
 Sources are tried in catalog order; when one fails (offline, 404, gated,
 corrupted bytes ...) the next one is tried, and every copy is checked against
 the same pins. Files land in ``raw/<id>/<revision>/<path>`` and the ledger
-records them only once all of the dataset's files are verified.
+records them only once all of the dataset's files are verified. URLs in the
+report and the ledger are redacted (:func:`llmdata.errors.redact_url`): both
+end up in ``--json`` output and ``llmdata list``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 from .. import settings
 from ..catalog.model import Entry
-from ..errors import DiskFullError, FetchError, IntegrityError, ManualDownloadRequired, OfflineError, UsageError
+from ..errors import (DiskFullError, FetchError, IntegrityError, ManualDownloadRequired, OfflineError,
+                      UpstreamChangedError, UsageError, redact_url)
 from ..store import atomic, layout, ledger
 from .sources import Resolved, resolver_for
 from .sources.url import store_name
@@ -125,6 +128,7 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
     first_error: FetchError | None = None
     try:
         for source in entry.sources:
+            label = redact_url(source.label)
             try:
                 resolved = resolver_for(source.kind)(source, client)
                 if subset:
@@ -135,7 +139,7 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
             except DiskFullError:
                 raise
             except FetchError as exc:
-                failures.append(f"{source.label}: {exc.message}")
+                failures.append(f"{label}: {exc.message}")
                 first_error = first_error or exc
         assert first_error is not None
         if len(failures) > 1:
@@ -149,23 +153,28 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
 
 def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, progress, client, failures) -> FetchReport:
     directory = layout.raw_dir(entry.id, resolved.revision)
-    report = FetchReport(entry.id, resolved.kind, resolved.location, resolved.revision, resolved.pinned,
+    location = redact_url(resolved.location)
+    report = FetchReport(entry.id, resolved.kind, location, resolved.revision, resolved.pinned,
                          directory, dry_run=dry_run, skipped_sources=list(failures))
     _check_space(_missing_bytes(resolved, directory))
     if dry_run:
-        report.files = [{"path": f.path, "size": f.pin.size, "sha256": f.pin.sha256, "url": f.url,
+        report.files = [{"path": f.path, "size": f.pin.size, "sha256": f.pin.sha256, "url": redact_url(f.url),
                          "present": (directory / f.path).is_file()} for f in resolved.files]
         return report
     for remote in resolved.files:
         dest = directory / remote.path
-        verified = download(client, remote, dest, progress=progress)
+        try:
+            verified = download(client, remote, dest, progress=progress)
+        except UpstreamChangedError as exc:
+            exc.hint = UpstreamChangedError.repin_hint(entry.id)
+            raise
         if remote.extract:
             from .archives import extract
 
             extract(dest)
         report.files.append({"path": remote.path, "size": verified.size, "sha256": verified.sha256,
                              "url": verified.url, "pinned": remote.pin.pinned})
-    ledger.record(entry.id, resolved.kind, resolved.location, resolved.revision, resolved.pinned, report.files)
+    ledger.record(entry.id, resolved.kind, location, resolved.revision, resolved.pinned, report.files)
     return report
 
 
