@@ -100,8 +100,9 @@ class YamlSyntaxError(LlmdataError, ValueError):
 
     exit_code = 2
 
-    def __init__(self, file: str, line: int | None, column: int | None, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, file: str, line: int | None, column: int | None, message: str, *,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.file, self.line, self.column = file, line, column
 
 

@@ -278,7 +278,7 @@ def read_catalog_file(path: Path) -> CatalogFile:
         loaded = load_yaml_file(path)
     except YamlSyntaxError as exc:
         result.problems.append(Problem(name, exc.line, exc.column, None, None, exc.message,
-                                       "fix the YAML syntax (indentation, quoting, colons)"))
+                                       exc.hint or "fix the YAML syntax (indentation, quoting, colons)"))
         return result
     result.problems = check_loaded(loaded, name)
     if isinstance(loaded.data, list):
