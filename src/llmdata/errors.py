@@ -168,3 +168,23 @@ class UnsafeArchiveError(FetchError):
     """An archive member would escape the target folder, is a link or device, or exceeds the caps."""
 
     exit_code = 2
+
+
+class UnsafePathError(LlmdataError, ValueError):
+    """A path from a catalog, a remote file listing or a split glob would leave its dataset's folder.
+
+    Raised before anything is written; names the entry, the path, where it came
+    from and why it was refused.
+    """
+
+    exit_code = 2
+
+    def __init__(self, path: str, root: str, reason: str, *, entry: str | None = None,
+                 origin: str | None = None) -> None:
+        where = f"entry {entry!r}: " if entry else ""
+        came = f" (from {origin})" if origin else ""
+        super().__init__(
+            f"{where}unsafe path {path!r}{came}: {reason}; refusing to write outside {root}",
+            hint="paths must be relative, '/'-separated and stay inside the dataset's folder: fix the catalog "
+                 "entry (`llmdata validate FILE`), or stop using a source whose file listing names such paths")
+        self.path, self.root, self.reason, self.entry, self.origin = path, root, reason, entry, origin

@@ -41,6 +41,12 @@ def licenses() -> dict[str, dict]:
 
 
 @lru_cache(maxsize=1)
+def _relpath_pattern() -> str:
+    """The schema's pattern for paths and globs that must stay inside a dataset's folder."""
+    return catalog_schema()["$defs"]["relpath"]["pattern"]
+
+
+@lru_cache(maxsize=1)
 def _validator():
     from jsonschema import Draft202012Validator
 
@@ -75,7 +81,8 @@ _PATTERN_HINTS = {
     "homepage": "write a full http(s) URL",
     "paper": "write a full http(s) URL, e.g. 'https://arxiv.org/abs/2304.07987'",
     "sha256": "write the 64 lowercase hex digits of the file's SHA-256",
-    "path": "use a relative path inside the source, without '..' segments",
+    "path": "use a relative path inside the source, with '/' between folders: no leading '/', no '..' "
+            "segment, no backslash, no drive letter",
     "languages": "use a language code such as 'en', 'zh', 'zh-Hant', or 'multi'",
     "domains": "use a lowercase slug such as 'medical' or 'math'",
     "converter": "use a converter name such as 'alpaca' or 'sharegpt'",
@@ -116,6 +123,9 @@ def _schema_problem(err, file: str, loaded: LoadedYaml) -> Problem:
             if last == "repo" and "://" in str(err.instance):
                 message = f"{err.instance!r} is a URL, not a repository id"
             hint = _PATTERN_HINTS.get(last, f"it must match the regular expression {err.validator_value}")
+            if err.validator_value == _relpath_pattern():
+                message = f"unsafe path {err.instance!r}: it could point outside the dataset's folder"
+                hint = _PATTERN_HINTS["path"]
         elif validator == "type":
             expected = err.validator_value
             got = type(err.instance).__name__

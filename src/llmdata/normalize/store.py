@@ -32,7 +32,8 @@ def split_inputs(entry: Entry, raw_dir: Path, files: list[dict]) -> dict[str, li
     for split, patterns in splits.items():
         chosen = [c for c in candidates if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
         if chosen:  # a subset fetch (--include/--shards) may leave some splits without files
-            result[split] = [(raw_dir / c, c) for c in chosen]
+            result[split] = [(layout.confined(raw_dir, c, entry=entry.id, origin=f"split {split!r}"), c)
+                             for c in chosen]
     if not result:
         raise LlmdataError(f"no split of {entry.id} matches the fetched files",
                            hint=f"splits {dict(splits)}; fetched: {', '.join(candidates[:10])}")

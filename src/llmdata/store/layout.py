@@ -14,6 +14,7 @@ Paths are computed from ``LLMDATA_HOME`` on every call, never frozen at import.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .. import settings
@@ -52,8 +53,12 @@ def raw_root() -> Path:
 
 
 def raw_dir(dataset_id: str, revision: str) -> Path:
-    """``raw/<id>/<revision>``: the verified upstream files of one revision."""
-    return raw_root() / dataset_id / revision
+    """``raw/<id>/<revision>``: the verified upstream files of one revision.
+
+    The revision may come from a server (a commit id from an API answer), so it
+    is confined like any other remote path.
+    """
+    return confined(raw_root(), f"{dataset_id}/{revision}", entry=dataset_id, origin="the resolved revision")
 
 
 def normalized_root() -> Path:
@@ -62,7 +67,8 @@ def normalized_root() -> Path:
 
 def normalized_dir(dataset_id: str, revision: str, fmt: str) -> Path:
     """``normalized/<id>/<revision>/<format>``: Parquet shards, rejects and manifest.json."""
-    return normalized_root() / dataset_id / revision / fmt
+    return confined(normalized_root(), f"{dataset_id}/{revision}/{fmt}", entry=dataset_id,
+                    origin="the resolved revision")
 
 
 def datasets_cache() -> Path:
@@ -77,3 +83,48 @@ def extracted_dir(archive: Path) -> Path:
         if name.endswith(suffix):
             return archive.with_name(name[: -len(suffix)] or "extracted")
     return archive.with_name(name + ".d")
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def unsafe_reason(relative: object) -> str | None:
+    """Why ``relative`` is not a plain path inside a folder, or None when it is (lexical check only)."""
+    if not isinstance(relative, str) or not relative.strip("/"):
+        return "it is empty"
+    if "\0" in relative:
+        return "it contains a NUL character"
+    if relative.startswith(("/", "\\")):
+        return "it is absolute"
+    if _DRIVE.match(relative):
+        return "it starts with a drive letter"
+    if "\\" in relative:
+        return "it contains a backslash"
+    if ".." in relative.split("/"):
+        return "it has a '..' segment"
+    return None
+
+
+def confined(root: Path, relative: str, *, entry: str | None = None, origin: str | None = None) -> Path:
+    """``root / relative``, after checking that it stays inside ``root``; else :class:`UnsafePathError`.
+
+    Two checks, because either alone can be fooled: the lexical one refuses
+    absolute paths, ``..`` segments, backslashes and drive letters whatever the
+    platform; the resolved one follows symbolic links already on disk (a link
+    inside an extracted archive, a link planted in the store) and refuses a
+    target that lands outside ``root`` or on ``root`` itself. Every path that
+    comes from a catalog, a remote listing or a split glob goes through here
+    before anything is written (or read) at it.
+    """
+    reason = unsafe_reason(relative)
+    target = root / relative if reason is None else root
+    if reason is None:
+        real_root = root.resolve()
+        real = target.resolve()
+        if real == real_root or not real.is_relative_to(real_root):
+            reason = "it resolves outside the folder (through a symbolic link)"
+    if reason is not None:
+        from ..errors import UnsafePathError
+
+        raise UnsafePathError(str(relative), str(root), reason, entry=entry, origin=origin)
+    return target
