@@ -299,13 +299,53 @@ def read_catalog_file(path: Path) -> CatalogFile:
     return result
 
 
-def check_files(paths: list[Path]) -> tuple[list[dict], list[Problem]]:
-    """Read several catalog files and apply the cross-file rule: ids are unique."""
+def _read_entries_only(path: Path) -> CatalogFile:
+    """A context file's entries with their origins, unchecked (its own problems are not ours to report)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return CatalogFile(path=path)
+    return _entries_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _entries_of(path: Path, _mtime_ns: int, _size: int) -> CatalogFile:
+    """Cached by the file's stat: a long-lived process validating many files reads the built-in one once."""
+    result = CatalogFile(path=path)
+    try:
+        loaded = load_yaml_file(path)
+    except (YamlSyntaxError, OSError):
+        return result
+    if isinstance(loaded.data, list):
+        for index, entry in enumerate(loaded.data):
+            if isinstance(entry, dict):
+                entry["_origin"] = {"file": str(path), "line": loaded.position((index,))[0]}
+                result.entries.append(entry)
+    return result
+
+
+def check_files(paths: list[Path], context: list[Path] | tuple = ()) -> tuple[list[dict], list[Problem]]:
+    """Read several catalog files and apply the cross-file rules (ids and aliases unique).
+
+    ``context`` files (the other catalogs in use) are read for their ids only:
+    their own problems are not reported, but an entry in ``paths`` that reuses
+    one of their ids is an error naming both places.
+    """
+    wanted = {Path(p).resolve() for p in paths}
+    background = [_read_entries_only(Path(p)) for p in context if Path(p).resolve() not in wanted]
+    return cross_check([read_catalog_file(p) for p in paths], background)
+
+
+def cross_check(files: list[CatalogFile], context: list[CatalogFile] | tuple = ()) -> tuple[list[dict], list[Problem]]:
+    """Entries and problems of already-read files, with duplicate ids and aliases across all of them."""
     entries: list[dict] = []
     problems: list[Problem] = []
     first_seen: dict[str, dict] = {}
-    for path in paths:
-        cf = read_catalog_file(path)
+    for cf in context:
+        for entry in cf.entries:
+            if isinstance(entry.get("id"), str):
+                first_seen.setdefault(entry["id"], entry)
+    for cf in files:
         problems += cf.problems
         for entry in cf.entries:
             eid = entry.get("id")
@@ -314,20 +354,22 @@ def check_files(paths: list[Path]) -> tuple[list[dict], list[Problem]]:
                 problems.append(Problem(
                     origin["file"], origin["line"], None, eid, "id",
                     f"duplicate id {eid!r}, first defined at {prev['file']}:{prev['line']}",
-                    "give this entry another id (ids are unique across all catalog files)",
+                    "give this entry another id (ids are unique across all catalog files in use)",
                 ))
                 continue
             if isinstance(eid, str):
                 first_seen[eid] = entry
             entries.append(entry)
-    names = {e["id"]: e for e in entries if isinstance(e.get("id"), str)}
+    names = {e["id"]: e for cf in context for e in cf.entries if isinstance(e.get("id"), str)}
+    names.update({e["id"]: e for e in entries if isinstance(e.get("id"), str)})
     for entry in entries:
         for alias in entry.get("aliases") or []:
             other = names.get(alias)
             if other is not None and other is not entry:
                 origin = entry["_origin"]
                 problems.append(Problem(origin["file"], origin["line"], None, entry.get("id"), "aliases",
-                                        f"alias {alias!r} already names entry {other.get('id')!r}",
+                                        f"alias {alias!r} already names entry {other.get('id')!r} "
+                                        f"({other['_origin']['file']}:{other['_origin']['line']})",
                                         "remove the alias or the duplicate entry"))
             names.setdefault(alias, entry)
     return entries, problems

@@ -2,7 +2,9 @@
 
 Why it is safe:
 - the catalog is validated *before* the index is touched, so a bad edit never
-  replaces a good index;
+  reaches the index: a user catalog with errors is left out whole (and named
+  in a warning on every call until it is fixed), and with ``strict`` -- or
+  when the built-in catalog itself is broken -- nothing is written at all;
 - the whole rebuild is one SQLite transaction: a crash or kill mid-way rolls
   back to the previous index, which readers keep using (WAL mode);
 - a file lock serialises rebuilders, and each re-checks the fingerprint once it
@@ -15,8 +17,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..catalog.validate import check_files
-from ..errors import CatalogError
+from .. import resources
+from ..catalog.validate import CatalogFile, cross_check, read_catalog_file
+from ..errors import CatalogError, Problem
 from ..vocabulary import labels_for
 from ..store import layout
 from .fts import FTS_DDL, INDEX_SCHEMA_VERSION
@@ -51,15 +54,40 @@ def _fts_row(entry: dict) -> dict:
     }
 
 
-def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
-    """Validate ``paths`` and replace the catalog tables; returns the number of entries.
+def usable_entries(paths: list[Path], *, strict: bool = False) -> tuple[list[dict], dict[str, list[Problem]]]:
+    """The entries to index and the user catalogs left out, with their errors.
 
-    Raises :class:`CatalogError` (index untouched) when any file has errors.
+    A user catalog with any error (its own, or an id another file already
+    has) is skipped whole, and the rest is checked again without it: the
+    built-in catalog keeps working when a user's file is broken. With
+    ``strict``, or when the built-in catalog is the broken one, raise
+    :class:`CatalogError` instead.
     """
-    entries, problems = check_files(paths)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise CatalogError(errors)
+    builtin = str(resources.builtin_catalog().resolve())
+    kept: list[CatalogFile] = [read_catalog_file(p) for p in paths]
+    skipped: dict[str, list[Problem]] = {}
+    while True:
+        entries, problems = cross_check(kept)
+        errors = [p for p in problems if p.severity == "error"]
+        if not errors:
+            return entries, skipped
+        bad = {p.file for p in errors}
+        kept_names = {str(cf.path) for cf in kept}
+        if strict or builtin in bad or not bad <= kept_names:
+            raise CatalogError([p for found in skipped.values() for p in found] + errors)
+        for name in bad:
+            skipped[name] = [p for p in errors if p.file == name]
+        kept = [cf for cf in kept if str(cf.path) not in bad]
+
+
+def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False, strict: bool = False,
+            db: Path | None = None, lock: Path | None = None) -> int:
+    """Validate ``paths`` and replace the catalog tables of ``db`` (default: the store's index).
+
+    Returns the number of entries. Raises :class:`CatalogError` (index
+    untouched) when the built-in catalog has errors, or any file with ``strict``.
+    """
+    entries, skipped = usable_entries(paths, strict=strict)
 
     from filelock import FileLock
     from sqlalchemy import text
@@ -69,8 +97,13 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
     from .fingerprint import read_fingerprint
     from .models import CATALOG_TABLES, Dataset, Facet, Meta
 
-    with FileLock(str(layout.index_lock()), timeout=120), write_engine() as engine:
-        if not force and read_fingerprint(layout.index_path()) == fingerprint:
+    db = db or layout.index_path()
+    if lock is None:
+        lock = layout.index_lock()
+    else:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock), timeout=120), write_engine(db) as engine:
+        if not force and read_fingerprint(db) == fingerprint:
             return len(entries)  # another process rebuilt while we waited
         with engine.begin() as conn:
             stored = conn.execute(text(
@@ -91,6 +124,9 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
             session.merge(Meta(key="fingerprint", value=fingerprint))
             session.merge(Meta(key="index_schema", value=str(INDEX_SCHEMA_VERSION)))
             session.merge(Meta(key="catalog_files", value=json.dumps([str(p) for p in paths])))
+            session.merge(Meta(key="skipped_catalogs", value=json.dumps(
+                [{"file": name, "problems": [p.as_dict() for p in found]} for name, found in skipped.items()],
+                ensure_ascii=False)))
             session.commit()
     return len(entries)
 

@@ -66,5 +66,6 @@ def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict:
     current = read_manifest(out)
     if current and current.get("inputs") == fingerprint and not force:
         return current
+    layout.require_writable(f"normalizing {entry.id}")
     return normalize(splits, spec, source=entry.id, out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
                      progress=progress)
