@@ -298,8 +298,9 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal(served, cli, monkeypatch
     from llmdata.cli import store_cmds
 
     monkeypatch.setattr(store_cmds, "stderr_is_terminal", lambda: True)
-    result = cli("fetch", "alpaca-mini", "--raw-only")
-    assert result.code == 0 and "train.jsonl" in result.err  # the bar, when someone is watching
+    result = cli("fetch", "alpaca-mini")
+    assert result.code == 0 and "train.jsonl" in result.err  # the bars, when someone is watching
+    assert "alpaca-mini: normalizing" in result.err and "52 records" in result.err  # train 51 + test 1
 
 
 def test_load_cache_is_counted_by_list_and_removed_by_rm(fetched_store, cli):

@@ -84,14 +84,15 @@ def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_c
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
           strict: bool = False, include: list[str] | None = None, shards: int | None = None,
           max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None,
-          strict_catalogs: bool = False):
+          strict_catalogs: bool = False, normalize_progress=None):
     """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
     ``from_path`` registers a file downloaded by hand (manual-access datasets);
     ``raw_only`` skips normalization; ``strict`` fails on the first record that
     cannot be converted instead of sending it to the rejects file. For large
     corpora, ``include`` (globs), ``shards`` (first N files) and ``max_bytes``
-    fetch a subset.
+    fetch a subset. ``progress(path, total, already) -> advance(n)`` follows
+    each download; ``normalize_progress(records_read)`` the conversion.
     """
     from .fetchers import service
     from .store import layout
@@ -108,7 +109,8 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
         return report
     from .normalize.store import normalize_fetched
 
-    report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict)
+    report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict,
+                                          progress=normalize_progress)
     return report
 
 

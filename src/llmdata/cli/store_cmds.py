@@ -12,11 +12,31 @@ from .output import console, print_json, stderr_is_terminal
 
 
 def _progress_bar():
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                               TransferSpeedColumn)
+    """One live display for downloads (bytes) and conversions (records); each task says its unit."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
 
-    return Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=False)
+    download = DownloadColumn()
+
+    class Amount(ProgressColumn):
+        def render(self, task) -> Text:  # noqa: ANN001
+            if task.fields.get("unit") == "records":
+                return Text(f"{int(task.completed):,} records")
+            return download.render(task)
+
+    class Speed(ProgressColumn):
+        def render(self, task) -> Text:  # noqa: ANN001
+            speed = task.finished_speed or task.speed
+            if speed is None:
+                return Text("?", style="progress.data.speed")
+            if task.fields.get("unit") == "records":
+                return Text(f"{speed:,.0f} records/s", style="progress.data.speed")
+            from rich.filesize import decimal
+
+            return Text(f"{decimal(int(speed))}/s", style="progress.data.speed")
+
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(), Amount(), Speed(),
+                    TimeRemainingColumn(), console=console(stderr=True), transient=False)
 
 
 def fetch(
@@ -43,14 +63,26 @@ def fetch(
     show = not (quiet or as_json or dry_run) and stderr_is_terminal()
     with (_progress_bar() if show else _NoProgress()) as bar:
         def progress(path: str, total: int | None, already: int):
-            task = bar.add_task(path, total=total, completed=already)
+            task = bar.add_task(path, total=total, completed=already, unit="bytes")
             return lambda n: bar.advance(task, n)
+
+        def normalizing(dataset_id: str):
+            """Records read so far, as a bar without a total; the task appears with the first batch."""
+            task: list = []
+
+            def update(read: int) -> None:
+                if not task:
+                    task.append(bar.add_task(f"{dataset_id}: normalizing", total=None, unit="records"))
+                bar.update(task[0], completed=read)
+
+            return update
 
         for dataset_id in dataset_ids:
             reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
                                      raw_only=raw_only, strict=strict, include=include, shards=shards,
                                      max_bytes=parse_size(max_bytes) if max_bytes else None,
-                                     progress=progress if show else None, strict_catalogs=strict_catalogs))
+                                     progress=progress if show else None, strict_catalogs=strict_catalogs,
+                                     normalize_progress=normalizing(dataset_id) if show else None))
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -105,6 +137,9 @@ class _NoProgress:
         return 0
 
     def advance(self, *args) -> None:
+        return None
+
+    def update(self, *args, **kwargs) -> None:
         return None
 
 

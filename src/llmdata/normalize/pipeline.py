@@ -141,7 +141,7 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
     """Convert the files of one split into ``directory``; ``inputs`` are (path, name shown in positions)."""
     conv = get(spec.converter)
     if _arrow_eligible(conv, spec, inputs):
-        counts = _convert_split_arrow(inputs, spec, conv, source, split, directory, strict)
+        counts = _convert_split_arrow(inputs, spec, conv, source, split, directory, strict, progress)
         if counts is not None:
             return counts
     run = _SplitRun(conv, spec, source, split, directory, strict)
@@ -161,6 +161,8 @@ def convert_split(inputs: list[tuple[Path, str]], spec: FormatSpec, *, source: s
                         progress(run.counts.read)
         run.counts.read += len(pending)
         run.batch(pending)
+        if progress is not None:
+            progress(run.counts.read)
         return run.finish(split)
     except BaseException:
         run.writer.abort()
@@ -198,7 +200,7 @@ def _arrow_eligible(conv, spec: FormatSpec, inputs) -> bool:
 
 
 def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
-                         strict: bool) -> SplitCounts | None:
+                         strict: bool, progress=None) -> SplitCounts | None:
     """Parse with pyarrow's JSON reader and convert whole blocks; None means "use the record path".
 
     Rows map to lines only when the file has no blank lines, which is checked by
@@ -235,6 +237,8 @@ def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str
                     run.counts.read += n
                     run.counts.written += len(ids)
                     row += n
+                    if progress is not None:
+                        progress(run.counts.read)
             if row != lines:
                 raise _UseRecordPath
         return run.finish(split)
@@ -270,10 +274,12 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "splits": {},
         }
+        done = 0  # records of the splits before this one: progress counts for the whole dataset
         for split, inputs in splits.items():
             split_spec = _retrieval_table_spec(spec, split) if conv.produces == "retrieval" else spec
             counts = convert_split(inputs, split_spec, source=source, split=split, directory=work, strict=strict,
-                                   progress=progress)
+                                   progress=None if progress is None else (lambda n, base=done: progress(base + n)))
+            done += counts.read
             manifest["splits"][split] = asdict(counts)
             if conv.produces == "retrieval":
                 manifest["splits"][split]["table"] = get(split_spec.converter).produces
