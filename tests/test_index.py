@@ -55,21 +55,33 @@ def test_catalog_argument_and_cli_flag(write_catalog, cli):
     assert "law-qa" not in [h["id"] for h in cli("search", "法律", "--json").json()]
 
 
-def test_invalid_user_catalog_is_an_error_and_keeps_the_old_index(write_catalog, monkeypatch, cli):
+def test_invalid_user_catalog_is_skipped_and_strict_mode_keeps_the_old_index(write_catalog, monkeypatch, cli):
     path = write_catalog(entry_yaml(id="good-one"))
     monkeypatch.setenv("LLMDATA_CATALOG", str(path))
     assert llmdata.info("good-one")["id"] == "good-one"
     before = index_rows()
 
     path.write_text(entry_yaml(id="good-one", license="WTFPL-ish"), encoding="utf-8")
+    # strict: the error, and the index keeps the last good catalog (the invariant of build.py)
     with pytest.raises(CatalogError) as exc:
-        llmdata.search("anything")
+        llmdata.search("anything", strict_catalogs=True)
     assert f"{path}:9" in str(exc.value)
-    result = cli("search", "x")
+    result = cli("search", "x", "--strict-catalogs")
     assert result.code == 2 and "unknown licence id" in result.err
-    assert index_rows() == before  # the index still holds the last good catalog
+    assert index_rows() == before
     conn = sqlite3.connect(layout.index_path())
     assert conn.execute("SELECT id FROM dataset WHERE id='good-one'").fetchone() == ("good-one",)
+    conn.close()
+
+    # default: the broken file is left out whole, named in a warning; the built-in catalog keeps working
+    result = cli("search", "gsm8k", "--json")
+    assert result.code == 0 and result.json()[0]["id"] == "gsm8k"
+    assert f"warning: skipped catalog {path}:9:12: entry 'good-one': unknown licence id 'WTFPL-ish'" in result.err
+    assert index_rows() == before - 1
+    result = cli("info", "good-one")
+    assert result.code == 2 and "skipped catalog" in result.err
+    with pytest.warns(llmdata.errors.CatalogSkippedWarning, match="skipped catalog"):
+        llmdata.search("gsm8k")
 
 
 CRASH_SCRIPT = textwrap.dedent("""

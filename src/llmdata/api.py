@@ -24,15 +24,21 @@ def search(
     host_kind: str | None = None,
     limit: int | None = 20,
     catalogs: list[str | Path] | None = None,
+    strict_catalogs: bool = False,
 ) -> list[dict]:
     """Catalog entries matching ``query`` (Chinese or English) and the filters, best first.
+
+    The result is a list with one more attribute, ``any_word``: True when no
+    entry matched every word and the hits match some of them (each hit's
+    ``match`` says the same). A user catalog with errors is skipped with a
+    ``CatalogSkippedWarning``; ``strict_catalogs=True`` raises ``CatalogError``.
 
     >>> [hit["id"] for hit in llmdata.search("医疗", lang="zh")][:3]  # doctest: +SKIP
     """
     from .index import query as q
     from .index.reader import open_index
 
-    conn = open_index([Path(c) for c in catalogs or []])
+    conn = open_index([Path(c) for c in catalogs or []], strict=strict_catalogs)
     try:
         filters = Filters(category, domain, lang, license, commercial, access, host_kind)
         return q.search(conn, query, filters, limit)
@@ -40,12 +46,12 @@ def search(
         conn.close()
 
 
-def info(dataset_id: str, *, catalogs: list[str | Path] | None = None) -> dict:
+def info(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_catalogs: bool = False) -> dict:
     """The full catalog card of one dataset; raises ``UnknownDatasetError`` (a ``KeyError``)."""
     from .index import query as q
     from .index.reader import open_index
 
-    conn = open_index([Path(c) for c in catalogs or []])
+    conn = open_index([Path(c) for c in catalogs or []], strict=strict_catalogs)
     try:
         return q.get(conn, dataset_id)
     finally:
@@ -53,25 +59,32 @@ def info(dataset_id: str, *, catalogs: list[str | Path] | None = None) -> dict:
 
 
 def validate(paths: list[str | Path] | None = None):
-    """Problems found in catalog files (default: every file in use). Returns ``(entries, problems)``."""
+    """Problems found in catalog files (default: every file in use). Returns ``(entries, problems)``.
+
+    Named files are also checked against every other catalog in use: an id
+    that a built-in entry already has is an error, so a catalog that
+    validates is one the tool will accept.
+    """
     from .catalog import catalog_paths
     from .catalog.validate import check_files
 
-    files = [Path(p).expanduser().resolve() for p in paths] if paths else catalog_paths()
-    return check_files(files)
+    if not paths:
+        return check_files(catalog_paths())
+    files = [Path(p).expanduser().resolve() for p in paths]
+    return check_files(files, context=catalog_paths())
 
 
-def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None) -> Entry:
+def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_catalogs: bool = False) -> Entry:
     """The typed catalog entry of one dataset (what fetchers and normalizers work from)."""
     from .catalog.model import Entry
 
-    return Entry.from_card(info(dataset_id, catalogs=catalogs))
+    return Entry.from_card(info(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs))
 
 
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
           strict: bool = False, include: list[str] | None = None, shards: int | None = None,
           max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None,
-          allow_empty: bool = False):
+          allow_empty: bool = False, strict_catalogs: bool = False, normalize_progress=None):
     """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
     ``from_path`` registers a file downloaded by hand (manual-access datasets);
@@ -79,11 +92,15 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     cannot be converted instead of sending it to the rejects file; a split that
     converts to no rows raises ``EmptySplitError`` unless ``allow_empty``. For large
     corpora, ``include`` (globs), ``shards`` (first N files) and ``max_bytes``
-    fetch a subset.
+    fetch a subset. ``progress(path, total, already) -> advance(n)`` follows
+    each download; ``normalize_progress(records_read)`` the conversion.
     """
     from .fetchers import service
+    from .store import layout
 
-    target = entry(dataset_id, catalogs=catalogs)
+    target = entry(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs)
+    if not dry_run:
+        layout.require_writable(f"fetching {target.id}")
     if from_path is not None:
         report = service.register_manual(target, Path(from_path).expanduser())
     else:
@@ -94,30 +111,35 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     from .normalize.store import normalize_fetched
 
     report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict,
-                                          allow_empty=allow_empty)
+                                          allow_empty=allow_empty, progress=normalize_progress)
     return report
 
 
 def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, subjects: list[str] | None = None,
-         catalogs: list[str | Path] | None = None, allow_empty: bool = False):
+         catalogs: list[str | Path] | None = None, allow_empty: bool = False, strict_catalogs: bool = False):
     """The normalized dataset as ``datasets.Dataset`` (``DatasetDict`` without a split, ``IterableDataset`` when streaming).
 
     Fetches and normalizes first when the dataset is not in the store (unless offline).
     ``subjects`` keeps only those subjects of a multiple-choice benchmark (CMMLU, MMLU, C-Eval ...).
     A split with no rows raises ``EmptySplitError`` unless ``allow_empty``.
+
+    The Arrow files ``datasets`` memory-maps are cached beside the Parquet
+    shards (``normalized/<id>/<revision>/<format>/.arrow``), so ``llmdata
+    list`` counts them and ``llmdata rm`` removes them; on a read-only store
+    they go to the user's private cache.
     """
     from . import settings
     from .errors import OfflineError, UsageError
     from .normalize.store import normalize_fetched
     from .store import layout, ledger
 
-    target = entry(dataset_id, catalogs=catalogs)
+    target = entry(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs)
     current = ledger.current(target.id)
     if current is None:
         if settings.offline():
             raise OfflineError(f"{target.id} is not in the store and offline mode is on",
                                hint=f"run `llmdata fetch {target.id}` while online")
-        report = fetch(target.id, catalogs=catalogs, allow_empty=allow_empty)
+        report = fetch(target.id, catalogs=catalogs, allow_empty=allow_empty, strict_catalogs=strict_catalogs)
         revision, files = report.revision, report.files
     else:
         revision = current["revision"]
@@ -134,7 +156,7 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
 
     if split in empty or (split is None and empty and not data_files):
         return _empty_split(out / splits[split or next(iter(empty))]["shards"][0], streaming)
-    cache = str(layout.datasets_cache())
+    cache = str(layout.datasets_cache(target.id, revision, manifest["format"]))
     if manifest["format"] == "retrieval":  # corpus, queries and qrels have different columns: one load each
         tables = {name: datasets.load_dataset("parquet", data_files={name: files}, split=name, streaming=streaming,
                                               cache_dir=cache)
@@ -154,31 +176,98 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
     return loaded
 
 
+def disk_usage(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 when it does not exist); links are not followed."""
+    import os
+
+    total = 0
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass  # removed while we walked
+    return total
+
+
 def list_store() -> list[dict]:
-    """What the store holds: one row per dataset with its current revision, file count and bytes."""
-    from .store import ledger
+    """What the store holds: per dataset its current revision, file count and sizes.
+
+    ``bytes`` is the verified raw files of the current revision (the ledger's
+    sizes); ``normalized_bytes`` everything under ``normalized/<id>``,
+    including ``cache_bytes``, the Arrow cache ``load`` keeps beside the shards.
+    """
+    import os
+
+    from .store import layout, ledger
 
     rows = []
     for d in ledger.datasets():
         files = ledger.files(d["dataset_id"], d["revision"])
-        rows.append({**d, "files": len(files), "bytes": sum(f["size"] for f in files)})
+        normalized = layout.normalized_root() / d["dataset_id"]
+        cache = sum(disk_usage(Path(root) / layout.ARROW_CACHE) for root, dirs, _ in os.walk(normalized)
+                    if layout.ARROW_CACHE in dirs)
+        rows.append({**d, "files": len(files), "bytes": sum(f["size"] for f in files),
+                     "normalized_bytes": disk_usage(normalized), "cache_bytes": cache})
     return rows
 
 
+def _stored_id(dataset_id: str) -> str:
+    """The id under which the store holds ``dataset_id`` (an alias or another case resolves to it).
+
+    A typo is bad input (``UnknownDatasetError``, exit 2, with suggestions
+    from the catalog and the store); a catalog id that was never fetched is a
+    failure (``NotInStoreError``, exit 1). An id only the store knows (its
+    catalog entry was removed since) still counts.
+    """
+    import difflib
+
+    from .errors import NotInStoreError, UnknownDatasetError
+    from .store import layout, ledger
+
+    def present(i: str) -> bool:
+        return (ledger.current(i) is not None or (layout.raw_root() / i).is_dir()
+                or (layout.normalized_root() / i).is_dir())
+
+    if layout.unsafe_reason(dataset_id) is None and "/" not in dataset_id and present(dataset_id):
+        return dataset_id
+    try:
+        card = info(dataset_id)
+    except UnknownDatasetError as exc:
+        stored = [d["dataset_id"] for d in ledger.datasets()]
+        close = difflib.get_close_matches(dataset_id, stored, n=3, cutoff=0.6)
+        raise UnknownDatasetError(dataset_id, list(dict.fromkeys(close + exc.suggestions))[:5]) from None
+    if present(card["id"]):
+        return card["id"]
+    raise NotInStoreError(card["id"])
+
+
 def verify(dataset_id: str | None = None) -> list[dict]:
-    """Re-hash stored files against the ledger (one dataset, or all); one result per file with ``ok``."""
+    """Re-hash stored files against the ledger (one dataset, or all); one result per file with ``ok``.
+
+    Raises ``UnknownDatasetError`` for an id no catalog has, ``NotInStoreError``
+    for one that was never fetched.
+    """
     from .fetchers import service
     from .store import ledger
 
-    ids = [dataset_id] if dataset_id else [d["dataset_id"] for d in ledger.datasets()]
+    ids = [_stored_id(dataset_id)] if dataset_id else [d["dataset_id"] for d in ledger.datasets()]
     return [r for i in ids for r in service.verify_store(i)]
 
 
-def remove(dataset_id: str) -> bool:
-    """Delete a dataset's raw and normalized files and ledger rows; False when it was not in the store."""
-    from .fetchers import service
+def remove(dataset_id: str) -> str:
+    """Delete a dataset's raw and normalized files (with load's Arrow cache) and ledger rows; returns its id.
 
-    return service.remove(dataset_id)
+    Raises ``UnknownDatasetError`` for an id no catalog has, ``NotInStoreError``
+    when it is not in the store, ``StoreReadOnlyError`` on a read-only store.
+    """
+    from .fetchers import service
+    from .store import layout
+
+    stored = _stored_id(dataset_id)
+    layout.require_writable(f"removing {stored}")
+    service.remove(stored)
+    return stored
 
 
 def pages(root: str | Path, *, check: bool = False) -> list[str]:

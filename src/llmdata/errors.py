@@ -101,8 +101,9 @@ class YamlSyntaxError(LlmdataError, ValueError):
 
     exit_code = 2
 
-    def __init__(self, file: str, line: int | None, column: int | None, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, file: str, line: int | None, column: int | None, message: str, *,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.file, self.line, self.column = file, line, column
 
 
@@ -251,3 +252,56 @@ class EmptySplitError(LlmdataError, ValueError):
                   "(allow_empty=True) to keep the empty split")
         super().__init__(message, hint=hint)
         self.dataset_id, self.split, self.read, self.reasons, self.rejects = dataset_id, split, read, reasons, rejects
+
+
+class UnsafePathError(LlmdataError, ValueError):
+    """A path from a catalog, a remote file listing or a split glob would leave its dataset's folder.
+
+    Raised before anything is written; names the entry, the path, where it came
+    from and why it was refused.
+    """
+
+    exit_code = 2
+
+    def __init__(self, path: str, root: str, reason: str, *, entry: str | None = None,
+                 origin: str | None = None) -> None:
+        where = f"entry {entry!r}: " if entry else ""
+        came = f" (from {origin})" if origin else ""
+        super().__init__(
+            f"{where}unsafe path {path!r}{came}: {reason}; refusing to write outside {root}",
+            hint="paths must be relative, '/'-separated and stay inside the dataset's folder: fix the catalog "
+                 "entry (`llmdata validate FILE`), or stop using a source whose file listing names such paths")
+        self.path, self.root, self.reason, self.entry, self.origin = path, root, reason, entry, origin
+
+
+class StoreReadOnlyError(LlmdataError, PermissionError):
+    """A command must write into the store, and the store (``LLMDATA_HOME``) is read-only.
+
+    One line, no hint: what cannot be written, where, and the way out.
+    """
+
+    exit_code = 1
+
+    def __init__(self, home: object, action: str) -> None:
+        super().__init__(f"the store at {home} is read-only: {action} needs to write there; set LLMDATA_HOME to a "
+                         "writable folder (search, info, list, verify and offline load work on a read-only store)")
+        self.home, self.action = home, action
+
+
+class NotInStoreError(LlmdataError, LookupError):
+    """The id is in the catalog, but the dataset was never fetched (or was removed)."""
+
+    exit_code = 1
+
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(f"{dataset_id} is not in the store",
+                         hint=f"`llmdata fetch {dataset_id}` downloads it; `llmdata list` shows what the store holds")
+        self.dataset_id = dataset_id
+
+
+class LlmdataWarning(UserWarning):
+    """Something was skipped but the command goes on; the CLI prints it as one ``warning:`` line."""
+
+
+class CatalogSkippedWarning(LlmdataWarning):
+    """A user catalog has errors: its entries are left out of the index until it is fixed."""

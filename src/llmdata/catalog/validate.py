@@ -41,6 +41,12 @@ def licenses() -> dict[str, dict]:
 
 
 @lru_cache(maxsize=1)
+def _relpath_pattern() -> str:
+    """The schema's pattern for paths and globs that must stay inside a dataset's folder."""
+    return catalog_schema()["$defs"]["relpath"]["pattern"]
+
+
+@lru_cache(maxsize=1)
 def _validator():
     from jsonschema import Draft202012Validator
 
@@ -99,7 +105,8 @@ _PATTERN_HINTS = {
     "homepage": "write a full http(s) URL",
     "paper": "write a full http(s) URL, e.g. 'https://arxiv.org/abs/2304.07987'",
     "sha256": "write the 64 lowercase hex digits of the file's SHA-256",
-    "path": "use a relative path inside the source, without '..' segments",
+    "path": "use a relative path inside the source, with '/' between folders: no leading '/', no '..' "
+            "segment, no backslash, no drive letter",
     "languages": "use a language code such as 'en', 'zh', 'zh-Hant', or 'multi'",
     "domains": "use a lowercase slug such as 'medical' or 'math'",
     "converter": "use a converter name such as 'alpaca' or 'sharegpt' (see registry/converters.json)",
@@ -140,6 +147,9 @@ def _schema_problem(err, file: str, loaded: LoadedYaml) -> Problem:
             if last == "repo" and "://" in str(err.instance):
                 message = f"{err.instance!r} is a URL, not a repository id"
             hint = _PATTERN_HINTS.get(last, f"it must match the regular expression {err.validator_value}")
+            if err.validator_value == _relpath_pattern():
+                message = f"unsafe path {err.instance!r}: it could point outside the dataset's folder"
+                hint = _PATTERN_HINTS["path"]
         elif validator == "type":
             expected = err.validator_value
             got = type(err.instance).__name__
@@ -347,7 +357,7 @@ def read_catalog_file(path: Path) -> CatalogFile:
         loaded = load_yaml_file(path)
     except YamlSyntaxError as exc:
         result.problems.append(Problem(name, exc.line, exc.column, None, None, exc.message,
-                                       "fix the YAML syntax (indentation, quoting, colons)"))
+                                       exc.hint or "fix the YAML syntax (indentation, quoting, colons)"))
         return result
     result.problems = check_loaded(loaded, name)
     if isinstance(loaded.data, list):
@@ -358,13 +368,53 @@ def read_catalog_file(path: Path) -> CatalogFile:
     return result
 
 
-def check_files(paths: list[Path]) -> tuple[list[dict], list[Problem]]:
-    """Read several catalog files and apply the cross-file rule: ids are unique."""
+def _read_entries_only(path: Path) -> CatalogFile:
+    """A context file's entries with their origins, unchecked (its own problems are not ours to report)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return CatalogFile(path=path)
+    return _entries_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _entries_of(path: Path, _mtime_ns: int, _size: int) -> CatalogFile:
+    """Cached by the file's stat: a long-lived process validating many files reads the built-in one once."""
+    result = CatalogFile(path=path)
+    try:
+        loaded = load_yaml_file(path)
+    except (YamlSyntaxError, OSError):
+        return result
+    if isinstance(loaded.data, list):
+        for index, entry in enumerate(loaded.data):
+            if isinstance(entry, dict):
+                entry["_origin"] = {"file": str(path), "line": loaded.position((index,))[0]}
+                result.entries.append(entry)
+    return result
+
+
+def check_files(paths: list[Path], context: list[Path] | tuple = ()) -> tuple[list[dict], list[Problem]]:
+    """Read several catalog files and apply the cross-file rules (ids and aliases unique).
+
+    ``context`` files (the other catalogs in use) are read for their ids only:
+    their own problems are not reported, but an entry in ``paths`` that reuses
+    one of their ids is an error naming both places.
+    """
+    wanted = {Path(p).resolve() for p in paths}
+    background = [_read_entries_only(Path(p)) for p in context if Path(p).resolve() not in wanted]
+    return cross_check([read_catalog_file(p) for p in paths], background)
+
+
+def cross_check(files: list[CatalogFile], context: list[CatalogFile] | tuple = ()) -> tuple[list[dict], list[Problem]]:
+    """Entries and problems of already-read files, with duplicate ids and aliases across all of them."""
     entries: list[dict] = []
     problems: list[Problem] = []
     first_seen: dict[str, dict] = {}
-    for path in paths:
-        cf = read_catalog_file(path)
+    for cf in context:
+        for entry in cf.entries:
+            if isinstance(entry.get("id"), str):
+                first_seen.setdefault(entry["id"], entry)
+    for cf in files:
         problems += cf.problems
         for entry in cf.entries:
             eid = entry.get("id")
@@ -373,20 +423,22 @@ def check_files(paths: list[Path]) -> tuple[list[dict], list[Problem]]:
                 problems.append(Problem(
                     origin["file"], origin["line"], None, eid, "id",
                     f"duplicate id {eid!r}, first defined at {prev['file']}:{prev['line']}",
-                    "give this entry another id (ids are unique across all catalog files)",
+                    "give this entry another id (ids are unique across all catalog files in use)",
                 ))
                 continue
             if isinstance(eid, str):
                 first_seen[eid] = entry
             entries.append(entry)
-    names = {e["id"]: e for e in entries if isinstance(e.get("id"), str)}
+    names = {e["id"]: e for cf in context for e in cf.entries if isinstance(e.get("id"), str)}
+    names.update({e["id"]: e for e in entries if isinstance(e.get("id"), str)})
     for entry in entries:
         for alias in entry.get("aliases") or []:
             other = names.get(alias)
             if other is not None and other is not entry:
                 origin = entry["_origin"]
                 problems.append(Problem(origin["file"], origin["line"], None, entry.get("id"), "aliases",
-                                        f"alias {alias!r} already names entry {other.get('id')!r}",
+                                        f"alias {alias!r} already names entry {other.get('id')!r} "
+                                        f"({other['_origin']['file']}:{other['_origin']['line']})",
                                         "remove the alias or the duplicate entry"))
             names.setdefault(alias, entry)
     return entries, problems

@@ -42,14 +42,56 @@ def _root(
     """Find, fetch and load LLM training and evaluation data."""
 
 
+def _read_only_message(exc: BaseException) -> str | None:
+    """The one-line message for a write that a read-only store refused, or None for any other error.
+
+    Commands check the store before they write (``layout.require_writable``);
+    this is the net under them for a write that slips through: SQLite's
+    "attempt to write a readonly database" (also wrapped by SQLAlchemy) and
+    EROFS / EACCES / EPERM on a path inside the store.
+    """
+    import errno
+
+    from ..errors import StoreReadOnlyError
+    from ..store import layout
+
+    text = str(exc).lower()
+    if type(exc).__name__ == "OperationalError" and ("readonly" in text or "read-only" in text):
+        return StoreReadOnlyError(layout.home(), "this command").message
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        home = str(layout.home())
+        if str(exc.filename or "").startswith(home) or not layout.writable():
+            return StoreReadOnlyError(layout.home(), "this command").message
+    return None
+
+
+def _show_warning(original):
+    """Our warnings as one ``warning:`` line on stderr; everyone else's as Python prints them."""
+    from ..errors import LlmdataWarning
+    from .output import print_warning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if issubclass(category, LlmdataWarning):
+            print_warning(str(message))
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn library errors into a message and an exit code."""
-    from ..errors import LlmdataError
+    import warnings
+
+    from ..errors import LlmdataError, LlmdataWarning
     from .output import print_error
 
     _show_library_notices()
     try:
-        app(args=argv, prog_name="llmdata", standalone_mode=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", LlmdataWarning)
+            warnings.showwarning = _show_warning(warnings.showwarning)
+            app(args=argv, prog_name="llmdata", standalone_mode=True)
     except LlmdataError as exc:
         print_error(exc.message, exc.hint)
         return exc.exit_code
@@ -60,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code == 130:  # typer turns Ctrl-C inside a command into Exit(130), silently
             print_error(INTERRUPTED)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:
+        message = _read_only_message(exc)
+        if message is None:
+            raise
+        print_error(message)
+        return 1
     return 0
 
 

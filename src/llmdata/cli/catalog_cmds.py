@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import CatalogOption, JsonOption
+from .options import CatalogOption, JsonOption, StrictCatalogsOption
 from .output import console, print_json
 
 
@@ -23,6 +23,7 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many results.")] = 20,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
+    strict_catalogs: StrictCatalogsOption = False,
 ) -> None:
     """Search the catalog by words and filters, best match first."""
     from ..api import search as api_search
@@ -31,8 +32,11 @@ def search(
     hits = api_search(
         text, category=category, domain=domain, lang=lang, license=license,
         commercial=True if commercial else None, access=access, host_kind=host_kind,
-        limit=limit, catalogs=catalog,
+        limit=limit, catalogs=catalog, strict_catalogs=strict_catalogs,
     )
+    if getattr(hits, "any_word", False):  # said on stderr also with --json, whose hits carry "match": "any-word"
+        console(stderr=True).print(f"no dataset matches every word of {text!r}; showing datasets that match "
+                                   "any of them", soft_wrap=True, markup=False)
     if as_json:
         print_json(hits)
         return
@@ -50,11 +54,12 @@ def info(
     dataset_id: Annotated[str, typer.Argument(metavar="ID", help="Dataset id, as shown by `llmdata search`.")],
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
+    strict_catalogs: StrictCatalogsOption = False,
 ) -> None:
     """Show the full card of one dataset: licence, size, sources, splits, format."""
     from ..api import info as api_info
 
-    entry = api_info(dataset_id, catalogs=catalog)
+    entry = api_info(dataset_id, catalogs=catalog, strict_catalogs=strict_catalogs)
     if as_json:
         print_json(entry)
         return
@@ -69,7 +74,7 @@ def validate(
     files: Annotated[Optional[list[Path]], typer.Argument(help="Catalog files to check (default: every catalog in use).", show_default=False)] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check catalog files against the schema and the catalog rules; exit 2 on any error."""
+    """Check catalog files against the schema and the catalog rules (ids also against every catalog in use); exit 2 on any error."""
     from ..api import validate as api_validate
 
     entries, problems = api_validate(files)
@@ -82,7 +87,7 @@ def validate(
         err = console(stderr=True)
         for p in problems:
             style = "red" if p.severity == "error" else "yellow"
-            err.print(f"[{style}]{escape(p.render())}[/]")
+            err.print(f"[{style}]{escape(p.render())}[/]", soft_wrap=True)
         if errors:
             err.print(f"[bold red]{len(errors)} error(s)[/] in {len(entries)} entries")
         else:

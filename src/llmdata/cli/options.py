@@ -16,3 +16,10 @@ CatalogOption = Annotated[
         show_default=False,
     ),
 ]
+StrictCatalogsOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict-catalogs",
+        help="Fail when a user catalog has errors, instead of skipping it with a warning.",
+    ),
+]

@@ -17,9 +17,24 @@ def console(stderr: bool = False):
 
 
 def print_error(message: str, hint: str | None = None) -> None:
+    """``error: ...`` (and ``hint: ...``) on stderr, never wrapped: a log line stays one line."""
     from rich.markup import escape
 
     err = console(stderr=True)
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     if hint:
-        err.print(f"[yellow]hint:[/] {escape(hint)}")
+        err.print(f"[yellow]hint:[/] {escape(hint)}", soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    from rich.markup import escape
+
+    console(stderr=True).print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def stderr_is_terminal() -> bool:
+    """Progress bars only for a person watching: not when stderr goes to a pipe, a file or CI logs."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

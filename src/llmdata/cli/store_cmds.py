@@ -7,16 +7,36 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import CatalogOption, JsonOption
-from .output import console, print_json
+from .options import CatalogOption, JsonOption, StrictCatalogsOption
+from .output import console, print_json, stderr_is_terminal
 
 
 def _progress_bar():
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                               TransferSpeedColumn)
+    """One live display for downloads (bytes) and conversions (records); each task says its unit."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
 
-    return Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=False)
+    download = DownloadColumn()
+
+    class Amount(ProgressColumn):
+        def render(self, task) -> Text:  # noqa: ANN001
+            if task.fields.get("unit") == "records":
+                return Text(f"{int(task.completed):,} records")
+            return download.render(task)
+
+    class Speed(ProgressColumn):
+        def render(self, task) -> Text:  # noqa: ANN001
+            speed = task.finished_speed or task.speed
+            if speed is None:
+                return Text("?", style="progress.data.speed")
+            if task.fields.get("unit") == "records":
+                return Text(f"{speed:,.0f} records/s", style="progress.data.speed")
+            from rich.filesize import decimal
+
+            return Text(f"{decimal(int(speed))}/s", style="progress.data.speed")
+
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(), Amount(), Speed(),
+                    TimeRemainingColumn(), console=console(stderr=True), transient=False)
 
 
 def fetch(
@@ -32,6 +52,7 @@ def fetch(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
+    strict_catalogs: StrictCatalogsOption = False,
 ) -> None:
     """Download datasets' pinned files (verified by SHA-256; resumes, retries, mirrors), then normalize them."""
     from ..api import fetch as api_fetch
@@ -40,17 +61,29 @@ def fetch(
     if from_path is not None and len(dataset_ids) != 1:
         raise UsageError("--from registers a file for exactly one dataset id")
     reports = []
-    show = not (quiet or as_json or dry_run)
+    show = not (quiet or as_json or dry_run) and stderr_is_terminal()
     with (_progress_bar() if show else _NoProgress()) as bar:
         def progress(path: str, total: int | None, already: int):
-            task = bar.add_task(path, total=total, completed=already)
+            task = bar.add_task(path, total=total, completed=already, unit="bytes")
             return lambda n: bar.advance(task, n)
+
+        def normalizing(dataset_id: str):
+            """Records read so far, as a bar without a total; the task appears with the first batch."""
+            task: list = []
+
+            def update(read: int) -> None:
+                if not task:
+                    task.append(bar.add_task(f"{dataset_id}: normalizing", total=None, unit="records"))
+                bar.update(task[0], completed=read)
+
+            return update
 
         for dataset_id in dataset_ids:
             reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
                                      raw_only=raw_only, strict=strict, allow_empty=allow_empty, include=include, shards=shards,
                                      max_bytes=parse_size(max_bytes) if max_bytes else None,
-                                     progress=progress if show else None))
+                                     progress=progress if show else None, strict_catalogs=strict_catalogs,
+                                     normalize_progress=normalizing(dataset_id) if show else None))
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -108,36 +141,57 @@ class _NoProgress:
     def advance(self, *args) -> None:
         return None
 
+    def update(self, *args, **kwargs) -> None:
+        return None
+
 
 def list_(as_json: JsonOption = False) -> None:
-    """List the datasets in the store with revision, file count and size."""
+    """List the datasets in the store: revision, files, raw and normalized size (with load's Arrow cache)."""
     from ..api import list_store
 
     rows = list_store()
     if as_json:
         print_json(rows)
         return
+    from .render import human_bytes
+
+    legacy = _legacy_cache_bytes()
+    if legacy:
+        from ..store import layout
+
+        console(stderr=True).print(f"note: {layout.legacy_datasets_cache()} holds {human_bytes(legacy)} of Arrow "
+                                   "cache from an older llmdata; no dataset uses it, delete it to free the space",
+                                   soft_wrap=True, markup=False)
     if not rows:
         console(stderr=True).print("the store is empty; `llmdata fetch ID` downloads a dataset")
         return
     from rich.table import Table
 
-    from .render import human_bytes
-
     table = Table(box=None, header_style="bold")
-    for col in ("id", "revision", "source", "files", "size", "fetched"):
+    for col in ("id", "revision", "source", "files", "raw", "normalized", "load cache", "fetched"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["dataset_id"], r["revision"][:16], f"{r['source_kind']}:{r['source']}", str(r["files"]),
-                      human_bytes(r["bytes"]), r["fetched_at"])
+                      human_bytes(r["bytes"]), human_bytes(r["normalized_bytes"]), human_bytes(r["cache_bytes"]),
+                      r["fetched_at"])
     console().print(table)
+
+
+def _legacy_cache_bytes() -> int:
+    from ..api import disk_usage
+    from ..store import layout
+
+    return disk_usage(layout.legacy_datasets_cache())
 
 
 def verify(
     dataset_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Dataset to re-hash (default: all).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-hash stored files against the ledger; exit 1 when any file is missing or changed."""
+    """Re-hash stored files against the ledger; exit 1 when any file is missing or changed.
+
+    An unknown id exits 2 with suggestions; a known id that was never fetched exits 1.
+    """
     from ..api import verify as api_verify
 
     results = api_verify(dataset_id)
@@ -149,18 +203,15 @@ def verify(
             mark = "[green]ok[/]" if r["ok"] else f"[red]FAILED: {r['problem']}[/]"
             console().print(f"{r['dataset_id']}/{r['path']}: {mark}")
         if not results:
-            console(stderr=True).print("nothing to verify")
+            console(stderr=True).print("nothing to verify: the store is empty" if dataset_id is None
+                                       else f"nothing to verify: no file of {dataset_id} is recorded")
     if bad:
         raise typer.Exit(1)
 
 
 def rm(dataset_id: Annotated[str, typer.Argument(metavar="ID", help="Dataset to delete from the store.")]) -> None:
-    """Delete a dataset's raw and normalized files from the store."""
+    """Delete a dataset's raw and normalized files (and load's Arrow cache of them) from the store."""
     from ..api import remove
 
-    if remove(dataset_id):
-        console().print(f"removed {dataset_id}")
-    else:
-        from ..errors import UsageError
-
-        raise UsageError(f"{dataset_id} is not in the store", hint="`llmdata list` shows what is")
+    removed = remove(dataset_id)
+    console().print(f"removed {removed}")

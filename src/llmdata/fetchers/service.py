@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import settings
 from ..catalog.model import Entry
 from ..errors import (DiskFullError, FetchError, IntegrityError, ManualDownloadRequired, OfflineError,
-                      UpstreamChangedError, UsageError, redact_url)
+                      UnsafePathError, UpstreamChangedError, UsageError, redact_url)
 from ..store import atomic, layout, ledger
 from .sources import Resolved, resolver_for
 from .sources.url import store_name
@@ -54,12 +54,18 @@ def _check_space(needed: int) -> None:
             hint="free some space or set LLMDATA_HOME to a larger disk")
 
 
-def _missing_bytes(resolved: Resolved, directory: Path) -> int:
-    total = 0
-    for f in resolved.files:
-        if not (directory / f.path).is_file():
-            total += f.pin.size or 0
-    return total
+def _missing_bytes(resolved: Resolved, dests: dict[str, Path]) -> int:
+    return sum(f.pin.size or 0 for f in resolved.files if not dests[f.path].is_file())
+
+
+def _destinations(entry: Entry, resolved: Resolved, directory: Path) -> dict[str, Path]:
+    """Where each file goes, every path confined to the dataset's folder before any byte is written.
+
+    The paths come from the catalog or from the host's own listing (a GitHub
+    tree, the Hub's siblings, a URL's last segment), so either may be hostile.
+    """
+    origin = f"the file list of {resolved.kind}:{resolved.location}"
+    return {f.path: layout.confined(directory, f.path, entry=entry.id, origin=origin) for f in resolved.files}
 
 
 def _from_store(entry: Entry) -> FetchReport | None:
@@ -156,13 +162,14 @@ def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, progress, c
     location = redact_url(resolved.location)
     report = FetchReport(entry.id, resolved.kind, location, resolved.revision, resolved.pinned,
                          directory, dry_run=dry_run, skipped_sources=list(failures))
-    _check_space(_missing_bytes(resolved, directory))
+    dests = _destinations(entry, resolved, directory)
+    _check_space(_missing_bytes(resolved, dests))
     if dry_run:
         report.files = [{"path": f.path, "size": f.pin.size, "sha256": f.pin.sha256, "url": redact_url(f.url),
-                         "present": (directory / f.path).is_file()} for f in resolved.files]
+                         "present": dests[f.path].is_file()} for f in resolved.files]
         return report
     for remote in resolved.files:
-        dest = directory / remote.path
+        dest = dests[remote.path]
         try:
             verified = download(client, remote, dest, progress=progress)
         except UpstreamChangedError as exc:
@@ -195,7 +202,7 @@ def register_manual(entry: Entry, path: Path) -> FetchReport:
     name = match[2] if match else path.name
     revision = f"sha256-{sha256[:16]}" if match else "manual"
     directory = layout.raw_dir(entry.id, revision)
-    atomic.copy_file(path, directory / name)
+    atomic.copy_file(path, layout.confined(directory, name, entry=entry.id, origin="the catalog"))
     files = [{"path": name, "size": size, "sha256": sha256, "url": f"file://{path.resolve()}", "pinned": bool(match)}]
     ledger.record(entry.id, "manual", str(path.resolve()), revision, bool(match), files)
     return FetchReport(entry.id, "manual", str(path.resolve()), revision, bool(match), directory, files)
@@ -205,7 +212,12 @@ def verify_store(dataset_id: str) -> list[dict]:
     """Re-hash every recorded file of a dataset; returns one result per file."""
     results = []
     for row in ledger.files(dataset_id):
-        path = layout.raw_dir(dataset_id, row["revision"]) / row["path"]
+        try:
+            path = layout.confined(layout.raw_dir(dataset_id, row["revision"]), row["path"], entry=dataset_id,
+                                   origin="the ledger")
+        except UnsafePathError as exc:
+            results.append({**row, "ok": False, "problem": f"unsafe path: {exc.reason}"})
+            continue
         if not path.is_file():
             results.append({**row, "ok": False, "problem": "missing"})
             continue

@@ -2,7 +2,9 @@
 
 Why it is safe:
 - the catalog is validated *before* the index is touched, so a bad edit never
-  replaces a good index;
+  reaches the index: a user catalog with errors is left out whole (and named
+  in a warning on every call until it is fixed), and with ``strict`` -- or
+  when the built-in catalog itself is broken -- nothing is written at all;
 - the whole rebuild is one SQLite transaction: a crash or kill mid-way rolls
   back to the previous index, which readers keep using (WAL mode);
 - a file lock serialises rebuilders, and each re-checks the fingerprint once it
@@ -15,8 +17,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..catalog.validate import check_files
-from ..errors import CatalogError
+from .. import resources
+from ..catalog.validate import CatalogFile, cross_check, read_catalog_file
+from ..errors import CatalogError, Problem
 from ..vocabulary import labels_for
 from ..store import layout
 from .fts import FTS_DDL, INDEX_SCHEMA_VERSION
@@ -51,29 +54,59 @@ def _fts_row(entry: dict) -> dict:
     }
 
 
-def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False) -> int:
-    """Validate ``paths`` and replace the catalog tables; returns the number of entries.
+def usable_entries(paths: list[Path], *, strict: bool = False) -> tuple[list[dict], dict[str, list[Problem]]]:
+    """The entries to index and the user catalogs left out, with their errors.
 
-    Raises :class:`CatalogError` (index untouched) when any file has errors.
+    A user catalog with any error (its own, or an id another file already
+    has) is skipped whole, and the rest is checked again without it: the
+    built-in catalog keeps working when a user's file is broken. With
+    ``strict``, or when the built-in catalog is the broken one, raise
+    :class:`CatalogError` instead.
     """
-    entries, problems = check_files(paths)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise CatalogError(errors)
+    builtin = str(resources.builtin_catalog().resolve())
+    kept: list[CatalogFile] = [read_catalog_file(p) for p in paths]
+    skipped: dict[str, list[Problem]] = {}
+    while True:
+        entries, problems = cross_check(kept)
+        errors = [p for p in problems if p.severity == "error"]
+        if not errors:
+            return entries, skipped
+        bad = {p.file for p in errors}
+        kept_names = {str(cf.path) for cf in kept}
+        if strict or builtin in bad or not bad <= kept_names:
+            raise CatalogError([p for found in skipped.values() for p in found] + errors)
+        for name in bad:
+            skipped[name] = [p for p in errors if p.file == name]
+        kept = [cf for cf in kept if str(cf.path) not in bad]
+
+
+def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False, strict: bool = False,
+            db: Path | None = None, lock: Path | None = None) -> int:
+    """Validate ``paths`` and replace the catalog tables of ``db`` (default: the store's index).
+
+    Returns the number of entries. Raises :class:`CatalogError` (index
+    untouched) when the built-in catalog has errors, or any file with ``strict``.
+    """
+    entries, skipped = usable_entries(paths, strict=strict)
 
     from filelock import FileLock
 
     from .fingerprint import read_fingerprint
 
-    with FileLock(str(layout.index_lock()), timeout=120):
-        if not force and read_fingerprint(layout.index_path()) == fingerprint:
+    db = db or layout.index_path()
+    if lock is None:
+        lock = layout.index_lock()
+    else:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock), timeout=120):
+        if not force and read_fingerprint(db) == fingerprint:
             return len(entries)  # another process rebuilt while we waited
-        _ensure_tables()
-        _write_rows(entries, paths, fingerprint)
+        _ensure_tables(db)
+        _write_rows(db, entries, paths, fingerprint, skipped)
     return len(entries)
 
 
-def _ensure_tables() -> None:
+def _ensure_tables(db: Path) -> None:
     """Create the catalog tables from their sqlmodel definitions (dropped first when the layout version changed)."""
     from sqlalchemy import text
     from sqlmodel import SQLModel
@@ -81,7 +114,7 @@ def _ensure_tables() -> None:
     from ..store.db import write_engine
     from .models import CATALOG_TABLES
 
-    with write_engine() as engine:
+    with write_engine(db) as engine:
         with engine.begin() as conn:
             has_meta = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='meta'")).first() is not None
             stored = conn.execute(text("SELECT value FROM meta WHERE key='index_schema'")).scalar() if has_meta else None
@@ -93,11 +126,12 @@ def _ensure_tables() -> None:
             conn.execute(text(FTS_DDL))
 
 
-def _write_rows(entries: list[dict], paths: list[Path], fingerprint: str) -> None:
+def _write_rows(db: Path, entries: list[dict], paths: list[Path], fingerprint: str,
+                skipped: dict[str, list[Problem]]) -> None:
     """Replace every catalog row in one transaction with bulk inserts: readers see the old index or the new one."""
     import sqlite3
 
-    conn = sqlite3.connect(layout.index_path(), timeout=60, isolation_level=None)
+    conn = sqlite3.connect(db, timeout=60, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=60000")
         conn.execute("BEGIN IMMEDIATE")
@@ -113,7 +147,9 @@ def _write_rows(entries: list[dict], paths: list[Path], fingerprint: str) -> Non
             conn.executemany("INSERT INTO dataset_fts (id, name, tags, summary, notes) "
                              "VALUES (:id, :name, :tags, :summary, :notes)", (_fts_row(entry) for entry in entries))
             meta = {"fingerprint": fingerprint, "index_schema": str(INDEX_SCHEMA_VERSION),
-                    "catalog_files": json.dumps([str(p) for p in paths])}
+                    "catalog_files": json.dumps([str(p) for p in paths]),
+                    "skipped_catalogs": json.dumps([{"file": name, "problems": [p.as_dict() for p in found]}
+                                                    for name, found in skipped.items()], ensure_ascii=False)}
             conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
             conn.execute("COMMIT")
         except BaseException:

@@ -10,6 +10,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+from ..store.db import connect_ro
 from .fts import INDEX_SCHEMA_VERSION
 
 
@@ -30,7 +31,7 @@ def read_fingerprint(db: Path) -> str | None:
     if not db.exists():
         return None
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+        conn = connect_ro(db)
         try:
             row = conn.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
         finally:

@@ -86,17 +86,25 @@ def _filter_sql(f: Filters) -> tuple[list[str], list]:
     return where, params
 
 
+class Hits(list):
+    """Search results, best first; ``any_word`` is True when they match only some of the query's words."""
+
+    any_word: bool = False
+
+
 def _hit(row: sqlite3.Row, score: float | None) -> dict:
     card = json.loads(row["card"])
     card["score"] = None if score is None else round(-score, 4)
     return card
 
 
-def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters(), limit: int | None = 20) -> list[dict]:
+def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters(), limit: int | None = 20) -> Hits:
     """Entries matching ``query`` and ``filters``, best first.
 
     Every query word must match (name, tags, summaries in both languages,
-    notes); when that finds nothing, any word may match, ranked by BM25.
+    notes); when that finds nothing, any word may match, ranked by BM25. That
+    fallback is said, not silent: ``Hits.any_word`` and each hit's ``match``
+    ("all-words" or "any-word") tell a caller which one it got.
     """
     filters = _check_filters(filters)
     where, params = _filter_sql(filters)
@@ -105,7 +113,7 @@ def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters
     if not terms:
         sql = "SELECT d.card FROM dataset d" + (" WHERE " + " AND ".join(where) if where else "")
         rows = conn.execute(sql + " ORDER BY d.position" + limit_sql, params).fetchall()
-        return [_hit(r, None) for r in rows]
+        return Hits(_hit(r, None) for r in rows)
     weights = ", ".join(str(w) for w in FTS_WEIGHTS)
     base = (
         f"SELECT d.id, d.name, d.card, bm25(dataset_fts, {weights}) AS rank "
@@ -113,15 +121,19 @@ def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters
     )
     sql = base + "".join(" AND " + w for w in where) + " ORDER BY rank"
     rows: list[sqlite3.Row] = []
+    any_word = False
     for joiner in (" AND ", " OR "):
         rows = conn.execute(sql, [joiner.join(terms), *params]).fetchall()
         if rows or len(terms) == 1:
+            any_word = joiner == " OR " and bool(rows)
             break
     exact = _exact_key(query)
     rows.sort(key=lambda r: (0 if exact in (_exact_key(r["id"]), _exact_key(r["name"])) else 1, r["rank"]))
     if limit is not None:
         rows = rows[:limit]
-    return [_hit(r, r["rank"]) for r in rows]
+    hits = Hits(_hit(r, r["rank"]) | {"match": "any-word" if any_word else "all-words"} for r in rows)
+    hits.any_word = any_word
+    return hits
 
 
 def _exact_key(text: str) -> str:

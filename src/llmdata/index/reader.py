@@ -2,28 +2,88 @@
 
 Only a stale index pays for the rebuild (YAML, jsonschema, sqlmodel); a
 current one costs a hash of the catalog bytes and one row read.
+
+Where the index is read from:
+- the store's ``index.sqlite`` when it matches the catalogs in use (also on a
+  read-only store: a team's shared index is used as it is);
+- else, when the store is writable, that same file, rebuilt;
+- else a private index in the user's cache (``layout.private_dir()``), built
+  there, so a read-only store never stops ``search`` or ``info``. The fetch
+  ledger is always read from the store itself.
+
+User catalogs that were left out because of errors are named in a
+:class:`~llmdata.errors.CatalogSkippedWarning` on every call (not only when
+the index is rebuilt), or raised as a ``CatalogError`` with ``strict``.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import warnings
 from pathlib import Path
 
 from ..catalog import catalog_paths
+from ..errors import CatalogError, CatalogSkippedWarning, Problem
 from ..store import layout
+from ..store.db import connect_ro
 from .fingerprint import fingerprint, read_fingerprint
 
 
-def open_index(extra_catalogs: list[Path] | None = None) -> sqlite3.Connection:
-    """A read connection to an index that reflects the current catalog files."""
+def _index_writable() -> bool:
+    db = layout.index_path()
+    return layout.writable(layout.home()) and (not db.exists() or layout.writable(db))
+
+
+def current_index(extra_catalogs: list[Path] | None = None, *, strict: bool = False) -> Path:
+    """The path of an index that reflects the current catalog files (rebuilt first if needed)."""
     paths = catalog_paths(extra_catalogs)
     db = layout.index_path()
     wanted = fingerprint(paths)
-    if read_fingerprint(db) != wanted:
-        from .build import rebuild
+    if read_fingerprint(db) == wanted:
+        return db
+    from .build import rebuild
 
-        rebuild(paths, wanted)
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+    if _index_writable():
+        rebuild(paths, wanted, strict=strict)
+        return db
+    private = layout.private_dir() / "index.sqlite"
+    if read_fingerprint(private) != wanted:
+        rebuild(paths, wanted, strict=strict, db=private, lock=private.parent / "index.lock")
+    return private
+
+
+def skipped_catalogs(conn: sqlite3.Connection) -> list[tuple[str, list[Problem]]]:
+    """The user catalogs the index was built without, with their errors."""
+    row = conn.execute("SELECT value FROM meta WHERE key='skipped_catalogs'").fetchone()
+    if not row or not row[0]:
+        return []
+    out = []
+    for item in json.loads(row[0]):
+        problems = [Problem(p["file"], p["line"], p["column"], p["entry"], p["key"], p["message"], p["hint"],
+                            p["severity"]) for p in item["problems"]]
+        out.append((item["file"], problems))
+    return out
+
+
+def skipped_message(name: str, problems: list[Problem]) -> str:
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    where = f"entry {first.entry_id!r}: " if first.entry_id else ""
+    location = first.location() if first.file == name else f"{name} ({first.location()})"
+    return (f"skipped catalog {location}: {where}{first.message}{more}; its entries are left out "
+            f"until it is fixed (`llmdata validate {name}`; --strict-catalogs fails instead)")
+
+
+def open_index(extra_catalogs: list[Path] | None = None, *, strict: bool = False) -> sqlite3.Connection:
+    """A read connection to an index that reflects the current catalog files."""
+    db = current_index(extra_catalogs, strict=strict)
+    conn = connect_ro(db)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout=60000")
+    skipped = skipped_catalogs(conn)
+    if skipped and strict:
+        conn.close()
+        raise CatalogError([p for _, problems in skipped for p in problems])
+    for name, problems in skipped:
+        warnings.warn(CatalogSkippedWarning(skipped_message(name, problems)), stacklevel=3)
     return conn

@@ -144,7 +144,7 @@ def convert_split(inputs: list[tuple[Path, str]], conv: Converter, spec: FormatS
                   directory: Path, strict: bool = False, progress=None) -> SplitCounts:
     """Convert the files of one split into ``directory``; ``inputs`` are (path, name shown in positions)."""
     if _arrow_eligible(conv, spec, inputs):
-        counts = _convert_split_arrow(inputs, spec, conv, source, split, directory, strict)
+        counts = _convert_split_arrow(inputs, spec, conv, source, split, directory, strict, progress)
         if counts is not None:
             return counts
     run = _SplitRun(conv, spec, source, split, directory, strict)
@@ -164,6 +164,8 @@ def convert_split(inputs: list[tuple[Path, str]], conv: Converter, spec: FormatS
                         progress(run.counts.read)
         run.counts.read += len(pending)
         run.batch(pending)
+        if progress is not None:
+            progress(run.counts.read)
         return run.finish(split)
     except BaseException:
         run.writer.abort()
@@ -218,7 +220,7 @@ def _arrow_eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
 
 
 def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
-                         strict: bool) -> SplitCounts | None:
+                         strict: bool, progress=None) -> SplitCounts | None:
     """Parse with pyarrow's JSON reader and convert whole blocks; None means "use the record path".
 
     Rows map to lines only when the file has no blank lines, which is checked by
@@ -254,6 +256,8 @@ def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str
                     run.counts.read += n
                     run.counts.written += len(ids)
                     row += n
+                    if progress is not None:
+                        progress(run.counts.read)
             if row != lines:
                 raise _UseRecordPath
         return run.finish(split)
@@ -295,10 +299,13 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "splits": {},
         }
+        done = 0  # records of the splits before this one: progress counts for the whole dataset
         for split, inputs in splits.items():
             split_conv, split_spec = _table_plan(conv, spec, split) if conv.tables else (conv, spec)
             counts = convert_split(inputs, split_conv, split_spec, source=source, split=split, directory=work,
-                                   strict=strict, progress=progress)
+                                   strict=strict,
+                                   progress=None if progress is None else (lambda n, base=done: progress(base + n)))
+            done += counts.read
             manifest["splits"][split] = asdict(counts)
             if conv.tables:
                 manifest["splits"][split]["table"] = split_conv.produces

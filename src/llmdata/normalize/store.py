@@ -32,7 +32,8 @@ def split_inputs(entry: Entry, raw_dir: Path, files: list[dict]) -> dict[str, li
     for split, patterns in splits.items():
         chosen = [c for c in candidates if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
         if chosen:  # a subset fetch (--include/--shards) may leave some splits without files
-            result[split] = [(raw_dir / c, c) for c in chosen]
+            result[split] = [(layout.confined(raw_dir, c, entry=entry.id, origin=f"split {split!r}"), c)
+                             for c in chosen]
     if not result:
         raise LlmdataError(f"no split of {entry.id} matches the fetched files",
                            hint=f"splits {dict(splits)}; fetched: {', '.join(candidates[:10])}")
@@ -71,6 +72,8 @@ def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict:
     reusable = current and current.get("inputs") == fingerprint and not force
     if reusable and strict and any(c.get("rejected") for c in current["splits"].values()):
         reusable = False  # the stored output was made without --strict and has rejects: check again
+    if not reusable:
+        layout.require_writable(f"normalizing {entry.id}")
     manifest = current if reusable else normalize(
         splits, spec, source=entry.id, out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
         progress=progress, converter=converter)

@@ -7,20 +7,39 @@ readers never wait for a writer). Reads use ``sqlite3`` so that ``search``,
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from . import layout
 
 
+def connect_ro(db: Path) -> sqlite3.Connection:
+    """A read-only connection that also works when the database's folder is read-only.
+
+    A WAL database normally needs its ``-shm`` file, which a reader creates
+    beside it; in a read-only folder that fails ("unable to open database
+    file"). There nobody can write through this mount either, so the file is
+    opened as immutable: no locks, no shared memory.
+    """
+    uri = "file:" + urllib.parse.quote(str(db)) + "?mode=ro"
+    if not os.access(db.parent, os.W_OK):
+        uri += "&immutable=1"
+    conn = sqlite3.connect(uri, uri=True, timeout=60)
+    conn.execute("PRAGMA busy_timeout=60000")
+    return conn
+
+
 @contextmanager
-def write_engine():
-    """An engine in WAL mode with a generous busy timeout, disposed after use."""
+def write_engine(db: Path | None = None):
+    """An engine in WAL mode with a generous busy timeout, disposed after use (default: the store's index)."""
     from sqlalchemy import event
     from sqlmodel import create_engine
 
-    db = layout.index_path()
+    db = db or layout.index_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite:///{db}", connect_args={"timeout": 60})
 
@@ -42,10 +61,9 @@ def read_connection() -> Iterator[sqlite3.Connection | None]:
     if not db.exists():
         yield None
         return
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+    conn = connect_ro(db)
     conn.row_factory = sqlite3.Row
     try:
-        conn.execute("PRAGMA busy_timeout=60000")
         yield conn
     finally:
         conn.close()
