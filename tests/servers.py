@@ -5,6 +5,10 @@ One server class plays every role:
           GET /datasets/{repo}/resolve/{rev}/{path}  (file bytes, Range, ETag)
 - GitHub: GET /api/repos/{repo}/commits/{ref}, /api/repos/{repo}/git/trees/{sha}
           GET /raw/{repo}/{sha}/{path}, /media/{repo}/{sha}/{path}
+- ModelScope (as modelscope/hub/api.py calls it):
+          GET /api/v1/datasets/{owner}/{name}/commits?Ref=..   GET /api/v1/datasets/{owner}/{name}
+          GET /api/v1/datasets/{hub_id}/repo/tree?Revision=..&PageNumber=..&PageSize=..
+          GET /api/v1/datasets/{owner}/{name}/repo?Revision=..&FilePath=..
 - files:  GET /files/{path}
 Faults are queued per request path and consumed one request at a time:
 ("status", code[, headers]), ("redirect", url), ("html",), ("lfs_pointer",),
@@ -40,6 +44,7 @@ class FakeServer:
         self.files: dict[str, bytes] = {}  # for /files, /raw and /media: "repo/sha/path" or plain path
         self.hub: dict[str, HubRepo] = {}
         self.commits: dict[tuple[str, str], str] = {}  # (repo, ref) -> sha for the GitHub API
+        self.modelscope: dict[str, HubRepo] = {}  # "owner/name" -> repo (sha = the commit "master" resolves to)
         self.faults: dict[str, list[tuple]] = {}
         self.requests: list[tuple[str, dict]] = []
         self.sent: dict[str, int] = {}  # body bytes written per path by the "flood" fault
@@ -96,6 +101,8 @@ class FakeServer:
                     return self._send(fault[1], b"error", headers=fault[2] if len(fault) > 2 else {})
                 if fault and fault[0] == "redirect":
                     return self._send(302, b"", headers={"Location": fault[1]})
+                if path.startswith("/api/v1/datasets/"):
+                    return self._modelscope(path, urllib.parse.parse_qs(parsed.query), fault)
                 if path.startswith("/api/datasets/"):
                     return self._hub_info(path)
                 if path.startswith("/datasets/"):
@@ -153,6 +160,41 @@ class FakeServer:
                 if fname not in repo.files:
                     return self._send(404, b"", headers={"X-Error-Code": "EntryNotFound"})
                 return self._serve_bytes(repo.files[fname], fault)
+
+            # ---------------------------------------------------------- ModelScope
+
+            def _ms_json(self, data) -> None:
+                body = json.dumps({"Code": 200, "Success": True, "Data": data}).encode()
+                return self._send(200, body, headers={"Content-Type": "application/json"})
+
+            def _modelscope(self, path: str, query: dict, fault) -> None:
+                rest = path[len("/api/v1/datasets/"):]
+                names = list(server.modelscope)
+                first = rest.split("/", 1)[0]
+                if first.isdigit() and rest.endswith("/repo/tree"):
+                    repo = server.modelscope[names[int(first)]]
+                    revision = query.get("Revision", ["master"])[0]
+                    if revision not in ("master", repo.sha):
+                        return self._ms_json(None)
+                    page, size = int(query["PageNumber"][0]), int(query["PageSize"][0])
+                    entries = [{"Path": "data", "Name": "data", "Type": "tree", "Size": 0}] + [
+                        {"Path": k, "Name": k.rsplit("/", 1)[-1], "Type": "blob", "Size": len(v),
+                         "Sha256": hashlib.sha256(v).hexdigest(), "Revision": repo.sha}
+                        for k, v in sorted(repo.files.items())]
+                    return self._ms_json({"Files": entries[(page - 1) * size: page * size]})
+                for index, name in enumerate(names):
+                    if rest == name:
+                        return self._ms_json({"Id": index, "Type": 1})
+                    if rest == name + "/commits":
+                        ref = query.get("Ref", ["master"])[0]
+                        commits = [{"Id": server.modelscope[name].sha}] if ref in ("master", server.modelscope[name].sha) else []
+                        return self._ms_json({"Commit": commits})
+                    if rest == name + "/repo":
+                        data = server.modelscope[name].files.get(query.get("FilePath", [""])[0])
+                        if data is None:
+                            return self._send(404, b"not found")
+                        return self._serve_bytes(data, fault)
+                return self._send(404, json.dumps({"Code": 10010205001, "Message": "dataset not found"}).encode())
 
             # ---------------------------------------------------------- GitHub
 

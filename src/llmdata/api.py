@@ -286,3 +286,21 @@ def _empty_split(shard: Path, streaming: bool):
     empty = datasets.Dataset.from_dict({name: [] for name in schema.names},
                                        features=datasets.Features.from_arrow_schema(schema))
     return empty.to_iterable_dataset() if streaming else empty
+
+
+def pin(dataset_ids: list[str], *, catalogs: list[str | Path] | None = None, write: bool = False) -> list:
+    """Resolve every unpinned source of these entries to exact bytes (needs network); ``PinnedSource`` per source.
+
+    With ``write`` the pins go back into the catalog file each entry comes from,
+    changing only the pinned keys' lines.
+    """
+    from .fetchers.pin import pin as pin_sources
+
+    return pin_sources(dataset_ids, catalogs=[Path(c) for c in catalogs] if catalogs else None, write=write)
+
+
+def pins_as_yaml(results: list) -> str:
+    """The YAML a maintainer pastes into a catalog for ``pin`` results (what ``llmdata pin`` prints)."""
+    from .fetchers.pin import as_yaml
+
+    return as_yaml(results)

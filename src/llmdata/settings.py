@@ -25,7 +25,12 @@ MIRRORS = Setting("LLMDATA_MIRRORS", "URL prefix rewrites, PREFIX=REPLACEMENT pa
 OFFLINE = Setting("LLMDATA_OFFLINE", "use only what is already in the store")
 RETRIES = Setting("LLMDATA_RETRIES", "retries per request on 429, 5xx, timeouts and dropped connections (default 5)")
 
-ALL_SETTINGS = (HOME, CATALOG, MIRRORS, OFFLINE, RETRIES)
+MODELSCOPE_ENDPOINT = Setting("MODELSCOPE_ENDPOINT",
+                              "ModelScope endpoint URL, e.g. a mirror (default https://www.modelscope.cn; "
+                              "MODELSCOPE_DOMAIN is read as the official client does)")
+
+ALL_SETTINGS = (HOME, CATALOG, MIRRORS, OFFLINE, RETRIES, MODELSCOPE_ENDPOINT)
+MODELSCOPE_DEFAULT_ENDPOINT = "https://www.modelscope.cn"
 
 HF_DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -75,6 +80,17 @@ def retries() -> int:
 
 def hf_endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or HF_DEFAULT_ENDPOINT).rstrip("/")
+
+
+def modelscope_endpoint() -> str:
+    """``MODELSCOPE_ENDPOINT``, else ``https://`` + ``MODELSCOPE_DOMAIN`` (the official client's variable)."""
+    value = os.environ.get(MODELSCOPE_ENDPOINT.env, "").strip()
+    if value:
+        return value.rstrip("/")
+    domain = os.environ.get("MODELSCOPE_DOMAIN", "").strip()
+    if domain:
+        return (domain if domain.startswith(("http://", "https://")) else "https://" + domain).rstrip("/")
+    return MODELSCOPE_DEFAULT_ENDPOINT
 
 
 def hf_token() -> str | None:

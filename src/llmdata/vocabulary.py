@@ -44,7 +44,7 @@ LANGUAGE_LABELS: dict[str, tuple[str, ...]] = {
     "multi": ("multilingual", "多语言"),
 }
 
-HOST_KINDS = ("hf", "github", "url")
+HOST_KINDS = ("hf", "github", "url", "modelscope")
 
 
 def labels_for(category: str, also: list[str], domains: list[str], languages: list[str]) -> list[str]:

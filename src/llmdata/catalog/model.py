@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-SourceKind = Literal["hf", "github", "url"]
+SourceKind = Literal["hf", "github", "url", "modelscope"]
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -63,13 +63,13 @@ class FileSpec:
 
 @dataclass(frozen=True)
 class Source:
-    """Where the bytes come from: a Hub repo, a GitHub repo or a plain URL."""
+    """Where the bytes come from: a Hub repo, a GitHub repo, a ModelScope dataset repo or a plain URL."""
 
     kind: SourceKind
-    repo: str | None = None  # hf / github: owner/name
-    revision: str | None = None  # hf: revision; github: ref
+    repo: str | None = None  # hf / github / modelscope: owner/name
+    revision: str | None = None  # hf, modelscope: revision; github: ref
     files: tuple[FileSpec, ...] = ()
-    patterns: tuple[str, ...] = ()  # hf: globs over the repo's files
+    patterns: tuple[str, ...] = ()  # hf, modelscope: globs over the repo's files
     config: str | None = None  # hf: a config named in the dataset card
     url: str | None = None  # url
     path: str | None = None  # url: name in the store (default: the URL's last segment)

@@ -31,7 +31,7 @@ def _entries() -> list[dict]:
 def _status(entry: dict) -> str:
     fmt = entry.get("format") or {}
     if fmt.get("produces") in (None, "unsupported"):
-        return "raw only"
+        return f"raw only ({entry['unsupported_reason']})" if entry.get("unsupported_reason") else "raw only"
     return f"{fmt['produces']} ({fmt['converter']})"
 
 
@@ -49,15 +49,42 @@ def _size(entry: dict) -> str:
     return " / ".join(parts) or "see card"
 
 
+def _raw_only(entry: dict) -> bool:
+    return (entry.get("format") or {}).get("produces", "unsupported") == "unsupported"
+
+
 def summary_counts(entries: list[dict]) -> dict:
+    """The header of both pages: how much of the catalog is pinned, cited and convertible."""
+    public = [e for e in entries if e["access"] == "public"]
+    raw_only = [e for e in entries if _raw_only(e)]
     return {
         "entries": len(entries),
+        "public": len(public),
+        "pinned": f"{sum(any(Source.from_dict(s).pinned for s in e['sources']) for e in public)}/{len(public)} public",
         "host confirmed": sum("host" not in e.get("unverified", []) for e in entries),
         "licence known": sum(e["license"] != "unknown" for e in entries),
-        "pinned": sum(any(Source.from_dict(s).pinned for s in e["sources"]) for e in entries),
-        "converter ready": sum((e.get("format") or {}).get("produces", "unsupported") != "unsupported" for e in entries),
-        "public": sum(e["access"] == "public" for e in entries),
+        "licence with source": sum(bool(e.get("license_source")) for e in entries if e["license"] != "unknown"),
+        "unknown licences": sum(e["license"] == "unknown" for e in entries),
+        "converter ready": len(entries) - len(raw_only),
+        "raw-only": len(raw_only),
+        "raw-only with reason": sum(bool(e.get("unsupported_reason")) for e in raw_only),
     }
+
+
+def _licence_md(entry: dict, mark: str) -> str:
+    source = entry.get("license_source")
+    if not source:
+        return f"{entry['license']} {mark}"
+    return f"[{entry['license']}]({evidence_url(source)}) {mark}"
+
+
+def evidence_url(source: str) -> str:
+    """A browsable link for a license_source: URLs as they are, owner/name@commit:path#Lline on GitHub."""
+    if source.startswith(("http://", "https://")):
+        return source
+    repo, _, rest = source.partition("@")
+    commit, _, path = rest.partition(":")
+    return f"https://github.com/{repo}/blob/{commit}/{path}"
 
 
 def _md_cell(text: str) -> str:
@@ -86,7 +113,7 @@ def render_markdown(entries: list[dict] | None = None) -> str:
         for e in group:
             mark = {True: "✓", False: "✗"}.get(e.get("commercial"), "?")
             lines.append("| " + " | ".join(_md_cell(x) for x in (
-                f"`{e['id']}`", e["name"], ",".join(e["languages"]), f"{e['license']} {mark}", _size(e), e["access"],
+                f"`{e['id']}`", e["name"], ",".join(e["languages"]), _licence_md(e, mark), _size(e), e["access"],
                 _status(e), _hosts(e))) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -126,7 +153,7 @@ function render(){
   $("n").textContent=rows.length+" of "+DATA.length;
   $("rows").innerHTML=rows.map(e=>"<tr><td><code>"+esc(e.id)+"</code><br>"+esc(e.name)+"</td><td>"+esc(e.en)+
     "<div class=zh>"+esc(e.zh)+"</div></td><td>"+esc(e.categories.join(", "))+"</td><td>"+esc(e.languages.join(", "))+
-    "</td><td class="+(e.commercial===true?"yes":e.commercial===false?"no":"q")+">"+esc(e.license)+"</td><td>"+esc(e.access)+
+    "</td><td class="+(e.commercial===true?"yes":e.commercial===false?"no":"q")+">"+(e.evidence?"<a href=\""+esc(e.evidence)+"\">"+esc(e.license)+"</a>":esc(e.license))+"</td><td>"+esc(e.access)+
     "</td><td>"+esc(e.status)+"</td></tr>").join("");
 }
 for (const id of ["q","cat","lang","acc","com"]) $(id).addEventListener("input", render);
@@ -147,6 +174,7 @@ def render_html(entries: list[dict] | None = None) -> str:
         data.append({"id": e["id"], "name": e["name"], "en": e["summary"]["en"], "zh": e["summary"]["zh"],
                      "categories": [e["category"], *e.get("also", [])], "languages": e["languages"],
                      "license": e["license"], "commercial": e.get("commercial"), "access": e["access"],
+                     "evidence": evidence_url(e["license_source"]) if e.get("license_source") else None,
                      "status": _status(e), "text": text})
     counts = " · ".join(f"{k}: {v}" for k, v in summary_counts(entries).items())
     cats = "".join(f"<option>{c}</option>" for c in CATEGORY_ORDER)

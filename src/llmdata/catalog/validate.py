@@ -4,7 +4,14 @@ Every finding is a :class:`~llmdata.errors.Problem` with file, line, column,
 entry id and key, plus a fix. The schema gives shape; this module adds
 cross-entry rules (unique ids), licence ids from ``registry/licenses.json``,
 licence/commercial consistency, well-formed hosts and split paths that name
-declared files.
+declared files, and the evidence rules: a licence claim cites where it is
+stated (``license_source``), an ``unknown`` licence says where one was looked
+for, model-generated data never claims ``commercial: true``, and a raw-only
+entry gives its ``unsupported_reason`` (the schema enforces that one). The
+citation rules apply to the built-in catalog, which is reviewed against public
+evidence; user catalogs are not held to them (private data often has no public
+licence text to cite), but model-generated data claiming ``commercial: true``
+is an error everywhere.
 """
 
 from __future__ import annotations
@@ -166,7 +173,53 @@ def _problem_at(loaded: LoadedYaml, file: str, index: int, entry: str | None, ke
     return Problem(file, line, col, entry, ".".join(map(str, keys)) or None, message, hint, severity)
 
 
-def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
+def is_curated(path: str | Path) -> bool:
+    """The built-in catalog, where every fact must cite its evidence."""
+    try:
+        return Path(path).resolve() == resources.builtin_catalog().resolve()
+    except OSError:
+        return False
+
+
+def _check_evidence(entry: dict, index: int, loaded: LoadedYaml, file: str, curated: bool) -> list[Problem]:
+    """Licence claims cite their source (curated catalog only); model-generated data is never marked commercial."""
+    severity = "error"
+    eid = entry.get("id")
+    lic = entry.get("license")
+    problems = []
+    if curated and isinstance(lic, str) and lic in licenses() and lic != "unknown" and not entry.get("license_source"):
+        problems.append(_problem_at(
+            loaded, file, index, eid, ("license",), f"licence {lic!r} has no license_source",
+            "add license_source: with the URL, or owner/name@commit:path#Lline, where the licence is stated "
+            "(or set license: unknown and say in license_note where you looked)", severity))
+    if curated and lic == "unknown" and not entry.get("license_note"):
+        problems.append(_problem_at(
+            loaded, file, index, eid, ("license",), "licence 'unknown' without a license_note",
+            "add license_note: saying where you looked (repository files, card, paper) and found no licence",
+            severity))
+    if entry.get("generated_by"):
+        if entry.get("commercial") is True:
+            problems.append(_problem_at(
+                loaded, file, index, eid, ("commercial",),
+                f"commercial: true on model-generated data (generated_by: {entry['generated_by']})",
+                "set commercial: null (or false when the licence forbids it): the model provider's terms also "
+                "apply to its outputs (README: model-generated data)"))
+        if curated and not entry.get("license_note"):
+            problems.append(_problem_at(
+                loaded, file, index, eid, ("generated_by",), "model-generated data without a license_note",
+                "add license_note: naming the model provider whose terms apply, e.g. \"outputs of OpenAI "
+                "gpt-3.5-turbo: OpenAI's terms of use also apply\"", severity))
+    fmt = entry.get("format")
+    raw_only = isinstance(fmt, dict) and fmt.get("produces") == "unsupported"
+    if entry.get("unsupported_reason") and isinstance(fmt, dict) and not raw_only:
+        problems.append(_problem_at(
+            loaded, file, index, eid, ("unsupported_reason",),
+            f"unsupported_reason {entry['unsupported_reason']!r} on an entry that has a converter",
+            "remove unsupported_reason: the entry is no longer raw-only", "warning"))
+    return problems
+
+
+def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str, curated: bool = False) -> list[Problem]:
     problems: list[Problem] = []
     eid = entry.get("id")
     known = licenses()
@@ -208,6 +261,7 @@ def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list
                 ))
     problems += _check_splits(entry, index, loaded, file)
     problems += _check_format(entry, index, loaded, file)
+    problems += _check_evidence(entry, index, loaded, file, curated)
     return problems
 
 
@@ -324,8 +378,9 @@ def _url_basename(url: str) -> str:
     return urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
 
 
-def check_loaded(loaded: LoadedYaml, file: str) -> list[Problem]:
-    """All problems of one parsed file (without cross-file rules)."""
+def check_loaded(loaded: LoadedYaml, file: str, curated: bool | None = None) -> list[Problem]:
+    """All problems of one parsed file (without cross-file rules); ``curated`` defaults to "is the built-in catalog"."""
+    curated = is_curated(file) if curated is None else curated
     problems = [
         Problem(file, line, col, _entry_id(loaded.data, path), _key_name(path),
                 f"duplicate key {path[-1]!r} (YAML keeps only the last one)", "remove one of the two")
@@ -341,7 +396,7 @@ def check_loaded(loaded: LoadedYaml, file: str) -> list[Problem]:
     problems += [_schema_problem(err, file, loaded) for err in schema_errors(loaded.data)]
     for index, entry in enumerate(loaded.data):
         if isinstance(entry, dict):
-            problems += _check_entry(entry, index, loaded, file)
+            problems += _check_entry(entry, index, loaded, file, curated)
     return problems
 
 

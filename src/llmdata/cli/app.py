@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from . import catalog_cmds, store_cmds
+from . import catalog_cmds, pin_cmd, store_cmds
 
 app = typer.Typer(
     name="llmdata",
@@ -21,6 +21,7 @@ app.command()(catalog_cmds.search)
 app.command()(catalog_cmds.info)
 app.command()(catalog_cmds.validate)
 app.command()(catalog_cmds.pages)
+app.command()(pin_cmd.pin)
 app.command()(store_cmds.fetch)
 app.command("list")(store_cmds.list_)
 app.command()(store_cmds.verify)

@@ -31,7 +31,8 @@ class Resolver(Protocol):
 
 
 def resolver_for(kind: str) -> Resolver:
-    from . import github, hf, url
+    from . import github, hf, modelscope, url
 
-    table: dict[str, Callable] = {"hf": hf.resolve, "github": github.resolve, "url": url.resolve}
+    table: dict[str, Callable] = {"hf": hf.resolve, "github": github.resolve, "url": url.resolve,
+                                  "modelscope": modelscope.resolve}
     return table[kind]
