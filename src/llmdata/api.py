@@ -91,7 +91,8 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
         return report
     from .normalize.store import normalize_fetched
 
-    report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict)
+    report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict,
+                                          partial=report.partial)
     return report
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .. import settings
 from ..catalog.model import Entry
-from ..errors import DiskFullError, FetchError, IntegrityError, ManualDownloadRequired, OfflineError, UsageError
+from ..errors import (DiskFullError, FetchError, IntegrityError, LayoutError, ManualDownloadRequired, MissingFilesError,
+                      OfflineError, UsageError)
 from ..store import atomic, layout, ledger
 from .sources import Resolved, resolver_for
 from .sources.url import store_name
@@ -125,13 +126,19 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
         for source in entry.sources:
             try:
                 resolved = resolver_for(source.kind)(source, client)
+                check_splits_cover(entry, [f.path for f in resolved.files],
+                                   archives=any(f.extract for f in resolved.files))
                 if subset:
                     resolved.files = subset.apply(resolved.files)
                 report = _fetch_resolved(entry, resolved, dry_run, progress, client, failures)
                 report.partial = bool(subset)
                 return report
-            except DiskFullError:
+            except (DiskFullError, LayoutError):
                 raise
+            except MissingFilesError as exc:
+                wrapped = _missing_files(entry, source, exc)
+                failures.append(f"{source.label}: {wrapped.message}")
+                first_error = first_error or wrapped
             except FetchError as exc:
                 failures.append(f"{source.label}: {exc.message}")
                 first_error = first_error or exc
@@ -143,6 +150,36 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
     finally:
         if own_client:
             client.close()
+
+
+def _seen(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" ... ({len(names)} in all)" if len(names) > limit else "") if names else "(none)"
+
+
+def _missing_files(entry: Entry, source, exc: MissingFilesError) -> MissingFilesError:
+    """The resolver's error, told in the entry's terms: which split needs the missing files."""
+    import fnmatch
+
+    splits = sorted({split for split, patterns in entry.splits.items() for m in exc.missing
+                     if any(fnmatch.fnmatchcase(m, p) for p in patterns)}) or ["(every split)"]
+    message = (f"{entry.id}: split {', '.join(splits)} declares {', '.join(exc.missing)}, not in {source.location}; "
+               f"files seen: {_seen(exc.seen)}")
+    return MissingFilesError(message, url=exc.url, hint=exc.hint, missing=exc.missing, seen=exc.seen)
+
+
+def check_splits_cover(entry: Entry, names: list[str], *, archives: bool = False) -> None:
+    """Every split the entry names must match at least one file; else a LayoutError before anything is written."""
+    import fnmatch
+
+    if archives or not entry.format.supported:
+        return
+    for split, patterns in entry.splits.items():
+        if not any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns):
+            raise LayoutError(f"{entry.id}: split {split!r} ({', '.join(patterns)}) matches no file; "
+                              f"files seen: {_seen(sorted(names))}",
+                              hint="the files were renamed or removed upstream, or the split's globs are wrong; "
+                                   "fix `splits:` in the entry")
 
 
 def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, progress, client, failures) -> FetchReport:
