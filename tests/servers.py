@@ -47,6 +47,15 @@ class FakeServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
+    def reset(self) -> None:
+        """Forget every served file, repo, commit, fault and request (one server shared by many tests)."""
+        with self.lock:
+            self.files.clear()
+            self.hub.clear()
+            self.commits.clear()
+            self.faults.clear()
+            self.requests.clear()
+
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -1,0 +1,203 @@
+"""Every catalog entry that declares a converter loads, end to end, from a replica of its real upstream tree.
+
+The parameter list is the catalog itself: a new converter entry without a
+replica under ``tests/replicas/`` fails here with a message saying what to add.
+Each test serves the replica on the shared loopback Hub / GitHub / file server,
+runs the real ``llmdata fetch`` (in-process CLI) and ``llmdata.load`` for every
+split, and checks: at least one row per split, every row valid against
+``registry/formats/<format>.schema.json``, rows of a split only from that split's
+files, no non-data file handed to a reader, and read = written + rejected.
+
+The catalog entry is used as it is, except that the pins of files whose bytes
+are synthetic are replaced by the synthetic bytes' SHA-256 and size (real
+bytes from ``../shared/realdata`` keep the catalog's own pins).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+import pytest
+import yaml
+from replica import TOKEN, available, load, materialize, serve
+from servers import FakeServer
+
+import llmdata
+from llmdata import resources
+from llmdata.catalog.datafiles import is_data_file
+from llmdata.cli.app import main
+from llmdata.fetchers import transfer
+from llmdata.normalize import store
+
+CATALOG = yaml.safe_load(resources.builtin_catalog().read_text("utf-8"))
+CONVERTER_ENTRIES = [e for e in CATALOG if (e.get("format") or {}).get("produces") not in (None, "unsupported")
+                     and (e.get("format") or {}).get("converter")]
+BY_ID = {e["id"]: e for e in CATALOG}
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def loopback():
+    server = FakeServer("127.0.0.1")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def replica_env(loopback, monkeypatch, tmp_path):
+    """Point the Hub, GitHub and every plain URL at the shared loopback server, emptied for this test."""
+    loopback.reset()
+    monkeypatch.setenv("HF_ENDPOINT", loopback.url)
+    monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
+        f"https://api.github.com={loopback.url}/api",
+        f"https://raw.githubusercontent.com={loopback.url}/raw",
+        f"https://media.githubusercontent.com/media={loopback.url}/media",
+        f"https://={loopback.url}/files/",
+        f"http://={loopback.url}/files/",
+    ]))
+    monkeypatch.setenv("LLMDATA_RETRIES", "0")
+    monkeypatch.setattr(transfer, "MAX_BACKOFF", 0.01)
+
+    def install(entries: list[dict]):
+        path = tmp_path / "catalog.yaml"
+        path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        monkeypatch.setattr(resources, "builtin_catalog", lambda: path)
+        return path
+
+    return loopback, install
+
+
+def replicated_entry(entry: dict, replica: dict, mat) -> dict:
+    """The catalog entry with the replicated source's pins set to the served bytes (real bytes keep theirs)."""
+    derived = copy.deepcopy(entry)
+    source = derived["sources"][replica.get("catalog_source", 0)]
+    if source["kind"] == "url" and source.get("url"):
+        item = next(i for i in replica["tree"] if i.get("url") == source["url"])
+        data = mat.files[item["path"]]
+        source.update(sha256=sha(data), size=len(data))
+    for f in source.get("files") or []:
+        data = mat.files.get(f["path"])
+        if data is None or f["path"] in mat.real:
+            continue  # missing upstream (the fetch must say so) or real bytes under the catalog's own pins
+        f.pop("git_blob", None)
+        f.update(sha256=sha(data), size=len(data))
+    return derived
+
+
+def format_validators():
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schemas = {p.name.split(".")[0]: json.loads(p.read_text("utf-8"))
+               for p in (resources.registry_dir() / "formats").glob("*.schema.json")}
+    registry = Registry().with_resources([(s["$id"], Resource.from_contents(s)) for s in schemas.values()])
+    return {name: jsonschema.Draft202012Validator(s, registry=registry) for name, s in schemas.items()}
+
+
+VALIDATORS = format_validators()
+REAL_SAMPLE = 300  # real upstream files (thousands of rows): every row is counted, these are checked one by one
+
+
+def run_replica(entry_id: str, replica_env, monkeypatch, *, entry: dict | None = None):
+    """Serve the replica, fetch through the CLI, load every split; returns what the checks need."""
+    server, install = replica_env
+    replica = load(entry_id)
+    mat = materialize(replica)
+    serve(server, mat)
+    derived = replicated_entry(entry or BY_ID[entry_id], replica, mat)
+    install([derived])
+    seen: dict[str, list[str]] = {}
+    original = store.split_inputs
+
+    def spy(*args, **kwargs):
+        result = original(*args, **kwargs)
+        for split, inputs in result.items():
+            seen[split] = [name for _, name in inputs]
+        return result
+
+    monkeypatch.setattr(store, "split_inputs", spy)
+    code = main(["fetch", entry_id, "-q"])
+    return replica, mat, derived, seen, code
+
+
+@pytest.mark.parametrize("entry", CONVERTER_ENTRIES, ids=[e["id"] for e in CONVERTER_ENTRIES])
+def test_entry_loads_from_its_upstream_replica(entry, replica_env, monkeypatch, capsys):
+    eid = entry["id"]
+    assert eid in available(), (
+        f"{eid} declares a converter but has no layout replica: add tests/replicas/{eid}.yaml describing its real "
+        f"upstream tree (every path, size, LFS flag; record shape with 2-5 synthetic records; citations), "
+        f"or set `format: {{produces: unsupported, reason: ...}}` in catalog.yaml")
+    replica, mat, derived, seen, code = run_replica(eid, replica_env, monkeypatch)
+    out = capsys.readouterr()
+    assert code == 0, f"{eid}: fetch failed:\n{out.err}\n{out.out}"
+    assert seen, f"{eid}: nothing was normalized"
+
+    # only data files reach a reader, each in one split; test/validation files never in train
+    fed = [name for names in seen.values() for name in names]
+    assert len(fed) == len(set(fed)), f"{eid}: a file feeds two splits: {seen}"
+    for split, names in seen.items():
+        for name in names:
+            top = name.split("!", 1)[0]
+            assert is_data_file(name), f"{eid}: non-data file {name} reached a reader"
+            assert top in mat.data or "/.extracted" in name or any(
+                name.startswith(d) for d in mat.data), f"{eid}: {name} is not a data file of the replica"
+
+    fmt = derived["format"]["produces"]
+    loaded = llmdata.load(eid)
+    manifest_splits = _manifest(eid)["splits"]
+    assert set(loaded) == set(seen) == set(manifest_splits)
+    for split, ds in loaded.items():
+        assert len(ds) >= 1, f"{eid} {split}: no rows"
+        counts = manifest_splits[split]
+        assert counts["read"] == counts["written"] + counts["rejected"], f"{eid} {split}: {counts}"
+        synthetic = not any(n.split("!", 1)[0] in mat.real for n in seen[split])
+        if synthetic:
+            assert counts["rejected"] == 0, f"{eid} {split}: synthetic records rejected: {counts['reject_reasons']}"
+        allowed = {mat.tokens[_tree_path(n, mat)] for n in seen[split]}
+        validator = VALIDATORS[fmt]
+        rows = ds if synthetic or len(ds) <= REAL_SAMPLE else ds.select([*range(REAL_SAMPLE - 1), len(ds) - 1])
+        for row in rows:
+            validator.validate(row)
+            found = {int(t) for t in TOKEN.findall(json.dumps(row, ensure_ascii=False))}
+            assert found <= allowed, f"{eid} {split}: row {row['id'] if 'id' in row else row} came from another split's file"
+            if synthetic and fmt != "retrieval":
+                assert found, f"{eid} {split}: row {row.get('id')} carries no file token (check the replica's shape)"
+
+
+def _tree_path(name: str, mat) -> str:
+    top = name.split("!", 1)[0]
+    if top in mat.tokens:
+        return top
+    return next(p for p in mat.tokens if name.startswith(p) or top.startswith(p.rsplit("/", 1)[0] + "/.extracted"))
+
+
+def _manifest(eid: str) -> dict:
+    from llmdata.store import layout, ledger
+
+    current = ledger.current(eid)
+    root = layout.normalized_root() / eid / current["revision"]
+    (manifest,) = list(root.glob("*/manifest.json"))
+    return json.loads(manifest.read_text())
+
+
+def test_every_replica_names_a_converter_entry():
+    """A replica whose entry stopped declaring a converter (or was renamed) is stale."""
+    ids = {e["id"] for e in CONVERTER_ENTRIES}
+    stale = sorted(available() - ids)
+    assert not stale, f"replicas without a converter entry: {stale} (remove them or restore the entry's format)"
+
+
+def test_every_replica_cites_its_evidence():
+    for eid in sorted(available()):
+        replica = load(eid)
+        assert replica.get("cite"), f"{eid}: the replica cites no evidence"
+        for name, shape in (replica.get("shapes") or {}).items():
+            assert shape.get("cite"), f"{eid}: shape {name} cites no evidence for its fields"
+        data = [i for i in replica["tree"] if i.get("shape")]
+        assert data and len(replica["tree"]) > len(data) or replica["kind"] == "url", \
+            f"{eid}: the tree lists no non-data file (README, scripts): list them so the test proves they are not read"
