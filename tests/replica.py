@@ -88,8 +88,14 @@ class Materialized:
         return self.replica["id"]
 
 
+@lru_cache(maxsize=None)
+def _load_text(entry_id: str) -> str:
+    return (REPLICAS / f"{entry_id}.yaml").read_text("utf-8")
+
+
 def load(entry_id: str) -> dict:
-    return yaml.safe_load((REPLICAS / f"{entry_id}.yaml").read_text("utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(_load_text(entry_id), Loader=loader)  # noqa: S506 - a safe loader
 
 
 def available() -> set[str]:

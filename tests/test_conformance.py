@@ -58,7 +58,6 @@ def replica_env(loopback, monkeypatch, tmp_path):
         f"https://raw.githubusercontent.com={loopback.url}/raw",
         f"https://media.githubusercontent.com/media={loopback.url}/media",
         f"https://={loopback.url}/files/",
-        f"http://={loopback.url}/files/",
     ]))
     monkeypatch.setenv("LLMDATA_RETRIES", "0")
     monkeypatch.setattr(transfer, "MAX_BACKOFF", 0.01)
@@ -142,10 +141,8 @@ def test_entry_loads_from_its_upstream_replica(entry, replica_env, monkeypatch, 
     assert len(fed) == len(set(fed)), f"{eid}: a file feeds two splits: {seen}"
     for split, names in seen.items():
         for name in names:
-            top = name.split("!", 1)[0]
             assert is_data_file(name), f"{eid}: non-data file {name} reached a reader"
-            assert top in mat.data or "/.extracted" in name or any(
-                name.startswith(d) for d in mat.data), f"{eid}: {name} is not a data file of the replica"
+            assert _tree_path(name, mat) in mat.data, f"{eid}: {name} is not a data file of the replica"
 
     fmt = derived["format"]["produces"]
     loaded = llmdata.load(eid)
@@ -169,11 +166,17 @@ def test_entry_loads_from_its_upstream_replica(entry, replica_env, monkeypatch, 
                 assert found, f"{eid} {split}: row {row.get('id')} carries no file token (check the replica's shape)"
 
 
-def _tree_path(name: str, mat) -> str:
+def _tree_path(name: str, mat) -> str | None:
+    """The replica path a reader's input came from: the file itself, or the archive it was extracted from."""
+    from pathlib import PurePosixPath
+
+    from llmdata.store.layout import extracted_dir
+
     top = name.split("!", 1)[0]
     if top in mat.tokens:
         return top
-    return next(p for p in mat.tokens if name.startswith(p) or top.startswith(p.rsplit("/", 1)[0] + "/.extracted"))
+    return next((p for p in mat.tokens
+                 if top.startswith(extracted_dir(PurePosixPath(p)).as_posix() + "/")), None)
 
 
 def _manifest(eid: str) -> dict:

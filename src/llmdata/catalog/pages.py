@@ -36,7 +36,8 @@ def _status(entry: dict) -> str:
 
 
 def _hosts(entry: dict) -> str:
-    return ", ".join(f"{s['kind']}:{s.get('repo') or s.get('url')}" for s in entry["sources"])
+    return ", ".join(f"{s['kind']}:{s.get('repo') or s.get('url') or (s.get('files') or [{}])[0].get('url')}"
+                     for s in entry["sources"])
 
 
 def _size(entry: dict) -> str:

@@ -87,13 +87,14 @@ def source_lines(entry: dict) -> list[str]:
     lines = []
     for i, s in enumerate(entry["sources"]):
         role = "primary" if i == 0 else "mirror"
-        where = s.get("repo") or s.get("url")
+        where = s.get("repo") or s.get("url") or f"{len(s.get('files') or [])} files"
         rev = s.get("revision") or s.get("ref")
         pin = "pinned" if Source.from_dict(s).pinned else "unpinned"
         line = f"[{s['kind']}] {where}" + (f" @ {rev}" if rev else "") + f"  ({role}, {pin})"
         for f in s.get("files") or []:
             meta = ", ".join(x for x in (human_bytes(f["size"]) if "size" in f else "", f"sha256 {f['sha256'][:12]}…" if "sha256" in f else "") if x)
-            line += f"\n    {f['path']}" + (f"  ({meta})" if meta else "")
+            name = f.get("path") or f.get("url")
+            line += f"\n    {name}" + (f"  ({meta})" if meta else "") + (f"\n      {f['url']}" if f.get("url") else "")
         if s.get("note"):
             line += f"\n    note: {s['note']}"
         lines.append(line)

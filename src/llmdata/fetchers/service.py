@@ -208,7 +208,7 @@ def register_manual(entry: Entry, path: Path) -> FetchReport:
     """``fetch ID --from PATH``: verify a file the user downloaded and put it in the store."""
     if not path.is_file():
         raise UsageError(f"{path} is not a file", hint="pass the downloaded archive or data file")
-    pins = [(s.sha256, s.size, store_name(s)) for s in entry.sources if s.kind == "url"]
+    pins = [(s.sha256, s.size, store_name(s)) for s in entry.sources if s.kind == "url" and s.url]
     pins += [(f.sha256, f.size, f.path) for s in entry.sources for f in s.files]
     sha256 = sha256_file(path)
     size = path.stat().st_size
