@@ -179,3 +179,13 @@ class Entry:
             instructions=(card.get("instructions") or "").strip(),
             card=_frozen({k: v for k, v in card.items() if k not in ("_origin", "score")}),
         )
+
+
+def loads(card: Mapping) -> bool:
+    """Whether ``llmdata.load`` gives normalized rows for this entry: it declares a converter.
+
+    "Declares a converter" and "loads" coincide by construction: the conformance suite
+    (``tests/test_conformance.py``, run in CI) fetches and loads every entry that declares one from a
+    replica of its real upstream tree, and fails for any that does not load or has no replica.
+    """
+    return Format.from_dict(card.get("format")).supported

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .. import resources
-from .model import Source
+from .model import Source, loads
 from .validate import check_files
 
 CATEGORY_ORDER = ("pretrain", "sft", "multiturn", "dialogue", "preference", "reward", "eval", "retrieval", "nlu",
@@ -30,9 +30,9 @@ def _entries() -> list[dict]:
 
 def _status(entry: dict) -> str:
     fmt = entry.get("format") or {}
-    if fmt.get("produces") in (None, "unsupported"):
+    if not loads(entry):
         return "raw only"
-    return f"{fmt['produces']} ({fmt['converter']})"
+    return f"loads: {fmt['produces']} ({fmt['converter']})"
 
 
 def _hosts(entry: dict) -> str:
@@ -56,7 +56,7 @@ def summary_counts(entries: list[dict]) -> dict:
         "host confirmed": sum("host" not in e.get("unverified", []) for e in entries),
         "licence known": sum(e["license"] != "unknown" for e in entries),
         "pinned": sum(any(Source.from_dict(s).pinned for s in e["sources"]) for e in entries),
-        "converter ready": sum((e.get("format") or {}).get("produces", "unsupported") != "unsupported" for e in entries),
+        "loads (conformance suite)": sum(loads(e) for e in entries),
         "public": sum(e["access"] == "public" for e in entries),
     }
 

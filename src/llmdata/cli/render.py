@@ -58,8 +58,11 @@ def size_text(entry: dict) -> str:
 
 def loads_as(entry: dict) -> Text:
     """The normalized format `llmdata.load` gives, or 'raw' when the entry has no converter yet."""
-    produces = (entry.get("format") or {}).get("produces", "unsupported")
-    return Text("raw", style="dim") if produces == "unsupported" else Text(produces, style="green")
+    from ..catalog.model import loads
+
+    if not loads(entry):
+        return Text("raw", style="dim")
+    return Text(entry["format"]["produces"], style="green")
 
 
 def search_table(hits: list[dict], chinese: bool) -> Table:
@@ -129,10 +132,13 @@ def card_table(entry: dict) -> Table:
     splits = entry.get("splits") or {}
     row("splits", "\n".join(f"{name}: {', '.join(paths)}" for name, paths in splits.items()))
     fmt = entry.get("format") or {}
-    if fmt.get("produces") == "unsupported":
-        row("format", f"unsupported — {fmt.get('reason')}")
+    from ..catalog.model import loads
+
+    if loads(entry):
+        row("loads", Text(f"yes: {fmt['produces']} ({fmt['reader']} → {fmt['converter']}); checked by the conformance "
+                          "suite against a replica of the upstream tree", style="green"))
     elif fmt:
-        row("format", f"{fmt['reader']} → {fmt['converter']} → {fmt['produces']}")
+        row("loads", f"no (raw files only) — {fmt.get('reason') or 'no converter declared'}")
     if entry.get("unverified"):
         row("unverified", Text(", ".join(entry["unverified"]) + " (not checked against the source)", style="yellow"))
     row("notes", entry.get("notes"))
