@@ -72,7 +72,7 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
         import bz2
 
         return io.BufferedReader(bz2.BZ2File(handle))  # type: ignore[arg-type]
-    if magic == b"\x28\xb5\x2f\xfd":  # zstd (SlimPajama, RedPajama shards)
+    if magic[:4] == b"\x28\xb5\x2f\xfd":  # zstd (SlimPajama, RedPajama shards)
         import pyarrow as pa
 
         handle.close()
