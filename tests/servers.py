@@ -57,18 +57,18 @@ class FakeServer:
                                        daemon=True)  # close() waits at most one poll
         self.thread.start()
 
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
     def reset(self) -> None:
-        """Forget every file, repo, fault and logged request: a shared server starts each test empty."""
+        """Forget every served file, repo, commit, fault and request (one server shared by many tests)."""
         with self.lock:
             self.files.clear()
             self.hub.clear()
             self.commits.clear()
             self.faults.clear()
             self.requests.clear()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
     def fault(self, path: str, *faults: tuple) -> None:
         with self.lock:

@@ -111,7 +111,8 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     from .normalize.store import normalize_fetched
 
     report.normalized = normalize_fetched(target, report.revision, report.files, strict=strict,
-                                          allow_empty=allow_empty, progress=normalize_progress)
+                                          allow_empty=allow_empty, progress=normalize_progress,
+                                          partial=report.partial)
     return report
 
 

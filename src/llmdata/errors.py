@@ -164,6 +164,22 @@ class RemoteNotFoundError(FetchError, FileNotFoundError):
     """404: the repository, revision or file does not exist (any more)."""
 
 
+class MissingFilesError(RemoteNotFoundError):
+    """Files the catalog declares are not in the upstream tree; carries what was missing and what was seen."""
+
+    def __init__(self, message: str, *, url: str | None = None, hint: str | None = None,
+                 missing: list[str] | None = None, seen: list[str] | None = None) -> None:
+        super().__init__(message, url=url, hint=hint)
+        self.missing = list(missing or [])
+        self.seen = list(seen or [])
+
+
+class LayoutError(LlmdataError, ValueError):
+    """An entry's declared files or splits do not fit the upstream tree: names the entry, the split, the files seen."""
+
+    exit_code = 2
+
+
 class IntegrityError(FetchError):
     """The bytes differ from the pin: expected vs got is in the message."""
 

@@ -50,6 +50,7 @@ class FileSpec:
     git_blob: str | None = None
     lfs: bool = False
     extract: bool = False
+    url: str | None = None  # url sources made of several files: where this part comes from
 
     @property
     def hashed(self) -> bool:
@@ -57,8 +58,17 @@ class FileSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> FileSpec:
-        return cls(data["path"], data.get("sha256"), data.get("size"), data.get("git_blob"),
-                   bool(data.get("lfs")), bool(data.get("extract")))
+        url = data.get("url")
+        path = data.get("path") or url_basename(url or "")
+        return cls(path, data.get("sha256"), data.get("size"), data.get("git_blob"),
+                   bool(data.get("lfs")), bool(data.get("extract")), url)
+
+
+def url_basename(url: str) -> str:
+    """A URL's last path segment, unquoted: the default name of a downloaded file."""
+    import urllib.parse
+
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,7 @@ class Source:
     kind: SourceKind
     repo: str | None = None  # hf / github / modelscope: owner/name
     revision: str | None = None  # hf, modelscope: revision; github: ref
-    files: tuple[FileSpec, ...] = ()
+    files: tuple[FileSpec, ...] = ()  # url: the parts of one dataset, each with its own url
     patterns: tuple[str, ...] = ()  # hf, modelscope: globs over the repo's files
     config: str | None = None  # hf: a config named in the dataset card
     url: str | None = None  # url
@@ -80,7 +90,7 @@ class Source:
     @property
     def location(self) -> str:
         """Repo id or URL: what messages and the ledger call this source."""
-        return self.repo or self.url or ""
+        return self.repo or self.url or next((f.url for f in self.files if f.url), "")
 
     @property
     def label(self) -> str:
@@ -90,7 +100,7 @@ class Source:
     def pinned(self) -> bool:
         """The catalog names exact bytes: a SHA-256 for a URL; a commit and a hash for every listed file otherwise."""
         if self.kind == "url":
-            return bool(self.sha256)
+            return all(f.sha256 for f in self.files) if self.files else bool(self.sha256)
         return is_commit(self.revision) and bool(self.files) and all(f.hashed for f in self.files)
 
     @classmethod
@@ -169,3 +179,13 @@ class Entry:
             instructions=(card.get("instructions") or "").strip(),
             card=_frozen({k: v for k, v in card.items() if k not in ("_origin", "score")}),
         )
+
+
+def loads(card: Mapping) -> bool:
+    """Whether ``llmdata.load`` gives normalized rows for this entry: it declares a converter.
+
+    "Declares a converter" and "loads" coincide by construction: the conformance suite
+    (``tests/test_conformance.py``, run in CI) fetches and loads every entry that declares one from a
+    replica of its real upstream tree, and fails for any that does not load or has no replica.
+    """
+    return Format.from_dict(card.get("format")).supported

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .. import resources
-from .model import Source
+from .model import Source, loads
 from .validate import check_files
 
 CATEGORY_ORDER = ("pretrain", "sft", "multiturn", "dialogue", "preference", "reward", "eval", "retrieval", "nlu",
@@ -30,13 +30,14 @@ def _entries() -> list[dict]:
 
 def _status(entry: dict) -> str:
     fmt = entry.get("format") or {}
-    if fmt.get("produces") in (None, "unsupported"):
+    if not loads(entry):
         return f"raw only ({entry['unsupported_reason']})" if entry.get("unsupported_reason") else "raw only"
-    return f"{fmt['produces']} ({fmt['converter']})"
+    return f"loads: {fmt['produces']} ({fmt['converter']})"
 
 
 def _hosts(entry: dict) -> str:
-    return ", ".join(f"{s['kind']}:{s.get('repo') or s.get('url')}" for s in entry["sources"])
+    return ", ".join(f"{s['kind']}:{s.get('repo') or s.get('url') or (s.get('files') or [{}])[0].get('url')}"
+                     for s in entry["sources"])
 
 
 def _size(entry: dict) -> str:
@@ -65,7 +66,7 @@ def summary_counts(entries: list[dict]) -> dict:
         "licence known": sum(e["license"] != "unknown" for e in entries),
         "licence with source": sum(bool(e.get("license_source")) for e in entries if e["license"] != "unknown"),
         "unknown licences": sum(e["license"] == "unknown" for e in entries),
-        "converter ready": len(entries) - len(raw_only),
+        "loads (conformance suite)": sum(loads(e) for e in entries),
         "raw-only": len(raw_only),
         "raw-only with reason": sum(bool(e.get("unsupported_reason")) for e in raw_only),
     }

@@ -250,15 +250,20 @@ def _check_entry(entry: dict, index: int, loaded: LoadedYaml, file: str, curated
     for s_index, source in enumerate(entry.get("sources") or []):
         if not isinstance(source, dict):
             continue
-        url = source.get("url")
-        if source.get("kind") == "url" and isinstance(url, str):
+        urls = [(("sources", s_index, "url"), source.get("url"))] + [
+            (("sources", s_index, "files", f_index, "url"), f.get("url"))
+            for f_index, f in enumerate(source.get("files") or []) if isinstance(f, dict)]
+        for keys, url in urls:
+            if source.get("kind") != "url" or not isinstance(url, str):
+                continue
             parts = urllib.parse.urlsplit(url)
             host = parts.hostname or ""
             if "." not in host and host != "localhost" or " " in url:
                 problems.append(_problem_at(
-                    loaded, file, index, eid, ("sources", s_index, "url"), f"malformed host in URL {url!r}",
+                    loaded, file, index, eid, keys, f"malformed host in URL {url!r}",
                     "write a full URL with a real host name, e.g. 'https://example.org/file.json'",
                 ))
+    problems += _check_sources(entry, index, loaded, file)
     problems += _check_splits(entry, index, loaded, file)
     problems += _check_format(entry, index, loaded, file)
     problems += _check_evidence(entry, index, loaded, file, curated)
@@ -276,6 +281,42 @@ def _value_validator(schema_json: str):
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(json.loads(schema_json))
+
+
+def _declares_converter(entry: dict) -> bool:
+    fmt = entry.get("format")
+    return isinstance(fmt, dict) and fmt.get("produces") != "unsupported" and isinstance(fmt.get("converter"), str)
+
+
+def _check_sources(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
+    """A converter needs known files; url sources with different file names are parts, not mirrors."""
+    problems: list[Problem] = []
+    eid = entry.get("id")
+    sources = [s for s in entry.get("sources") or [] if isinstance(s, dict)]
+    if _declares_converter(entry):
+        for s_index, source in enumerate(sources):
+            if source.get("kind") == "github" and not source.get("files"):
+                problems.append(_problem_at(
+                    loaded, file, index, eid, ("sources", s_index),
+                    f"GitHub source {source.get('repo')} lists no files, but the entry declares a converter: "
+                    "the whole tree (README, scripts, variants) would be fetched and read",
+                    "list the data files (path, git_blob or sha256, size) under files:, or set "
+                    "format: {produces: unsupported, reason: ...}",
+                ))
+    names = {}
+    for s_index, source in enumerate(sources):
+        if source.get("kind") == "url" and isinstance(source.get("url"), str):
+            names.setdefault(source.get("path") or _url_basename(source["url"]), s_index)
+    if len(names) > 1:
+        listed = ", ".join(names)
+        problems.append(_problem_at(
+            loaded, file, index, eid, ("sources", list(names.values())[1]),
+            f"url sources name different files ({listed}): several sources are alternatives (mirrors), "
+            "so only the first would be fetched",
+            "if they are parts of one dataset, write one url source with files: [{url, path, sha256, size}, ...]",
+            severity="warning",
+        ))
+    return problems
 
 
 def _check_format(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
@@ -345,10 +386,11 @@ def _check_splits(entry: dict, index: int, loaded: LoadedYaml, file: str) -> lis
             continue
         if source.get("extract") or any(isinstance(f, dict) and f.get("extract") for f in source.get("files") or []):
             open_ended = True  # splits name files inside the unpacked archive
-        if source.get("kind") == "url":
+        if source.get("kind") == "url" and source.get("url"):
             declared.append(source.get("path") or _url_basename(source.get("url", "")))
         elif source.get("files"):
-            declared += [f.get("path") for f in source["files"] if isinstance(f, dict)]
+            declared += [f.get("path") or _url_basename(f.get("url") or "") for f in source["files"]
+                         if isinstance(f, dict)]
         elif source.get("patterns"):
             patterns += source["patterns"]
         else:

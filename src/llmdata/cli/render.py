@@ -61,8 +61,11 @@ def size_text(entry: dict) -> str:
 
 def loads_as(entry: dict) -> Text:
     """The normalized format `llmdata.load` gives, or 'raw' when the entry has no converter yet."""
-    produces = (entry.get("format") or {}).get("produces", "unsupported")
-    return Text("raw", style="dim") if produces == "unsupported" else Text(produces, style="green")
+    from ..catalog.model import loads
+
+    if not loads(entry):
+        return Text("raw", style="dim")
+    return Text(entry["format"]["produces"], style="green")
 
 
 def search_table(hits: list[dict], chinese: bool) -> Table:
@@ -90,13 +93,14 @@ def source_lines(entry: dict) -> list[str]:
     lines = []
     for i, s in enumerate(entry["sources"]):
         role = "primary" if i == 0 else "mirror"
-        where = s.get("repo") or s.get("url")
+        where = s.get("repo") or s.get("url") or f"{len(s.get('files') or [])} files"
         rev = s.get("revision") or s.get("ref")
         pin = "pinned" if Source.from_dict(s).pinned else "unpinned"
         line = f"[{s['kind']}] {where}" + (f" @ {rev}" if rev else "") + f"  ({role}, {pin})"
         for f in s.get("files") or []:
             meta = ", ".join(x for x in (human_bytes(f["size"]) if "size" in f else "", f"sha256 {f['sha256'][:12]}…" if "sha256" in f else "") if x)
-            line += f"\n    {f['path']}" + (f"  ({meta})" if meta else "")
+            name = f.get("path") or f.get("url")
+            line += f"\n    {name}" + (f"  ({meta})" if meta else "") + (f"\n      {f['url']}" if f.get("url") else "")
         if s.get("note"):
             line += f"\n    note: {s['note']}"
         lines.append(line)
@@ -135,11 +139,14 @@ def card_table(entry: dict) -> Table:
     splits = entry.get("splits") or {}
     row("splits", "\n".join(f"{name}: {', '.join(paths)}" for name, paths in splits.items()))
     fmt = entry.get("format") or {}
-    if fmt.get("produces") == "unsupported":
-        why = f" [{entry['unsupported_reason']}]" if entry.get("unsupported_reason") else ""
-        row("format", f"unsupported{why} — {fmt.get('reason')}")
+    from ..catalog.model import loads
+
+    if loads(entry):
+        row("loads", Text(f"yes: {fmt['produces']} ({fmt['reader']} → {fmt['converter']}); checked by the conformance "
+                          "suite against a replica of the upstream tree", style="green"))
     elif fmt:
-        row("format", f"{fmt['reader']} → {fmt['converter']} → {fmt['produces']}")
+        why = f" [{entry['unsupported_reason']}]" if entry.get("unsupported_reason") else ""
+        row("loads", f"no (raw files only){why} — {fmt.get('reason') or 'no converter declared'}")
     if entry.get("unverified"):
         row("unverified", Text(", ".join(entry["unverified"]) + " (not checked against the source)", style="yellow"))
     row("notes", entry.get("notes"))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .. import settings
 from ..catalog.model import Entry
-from ..errors import (DiskFullError, FetchError, IntegrityError, ManualDownloadRequired, OfflineError,
-                      UnsafePathError, UpstreamChangedError, UsageError, redact_url)
+from ..errors import (DiskFullError, FetchError, IntegrityError, LayoutError, ManualDownloadRequired,
+                      MissingFilesError, OfflineError, UnsafePathError, UpstreamChangedError, UsageError, redact_url)
 from ..store import atomic, layout, ledger
 from .sources import Resolved, resolver_for
 from .sources.url import store_name
@@ -137,13 +137,19 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
             label = redact_url(source.label)
             try:
                 resolved = resolver_for(source.kind)(source, client)
+                check_splits_cover(entry, [f.path for f in resolved.files],
+                                   archives=any(f.extract for f in resolved.files))
                 if subset:
                     resolved.files = subset.apply(resolved.files)
                 report = _fetch_resolved(entry, resolved, dry_run, progress, client, failures)
                 report.partial = bool(subset)
                 return report
-            except DiskFullError:
+            except (DiskFullError, LayoutError):
                 raise
+            except MissingFilesError as exc:
+                wrapped = _missing_files(entry, source, exc)
+                failures.append(f"{source.label}: {wrapped.message}")
+                first_error = first_error or wrapped
             except FetchError as exc:
                 failures.append(f"{label}: {exc.message}")
                 first_error = first_error or exc
@@ -155,6 +161,36 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
     finally:
         if own_client:
             client.close()
+
+
+def _seen(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" ... ({len(names)} in all)" if len(names) > limit else "") if names else "(none)"
+
+
+def _missing_files(entry: Entry, source, exc: MissingFilesError) -> MissingFilesError:
+    """The resolver's error, told in the entry's terms: which split needs the missing files."""
+    import fnmatch
+
+    splits = sorted({split for split, patterns in entry.splits.items() for m in exc.missing
+                     if any(fnmatch.fnmatchcase(m, p) for p in patterns)}) or ["(every split)"]
+    message = (f"{entry.id}: split {', '.join(splits)} declares {', '.join(exc.missing)}, not in {source.location}; "
+               f"files seen: {_seen(exc.seen)}")
+    return MissingFilesError(message, url=exc.url, hint=exc.hint, missing=exc.missing, seen=exc.seen)
+
+
+def check_splits_cover(entry: Entry, names: list[str], *, archives: bool = False) -> None:
+    """Every split the entry names must match at least one file; else a LayoutError before anything is written."""
+    import fnmatch
+
+    if archives or not entry.format.supported:
+        return
+    for split, patterns in entry.splits.items():
+        if not any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns):
+            raise LayoutError(f"{entry.id}: split {split!r} ({', '.join(patterns)}) matches no file; "
+                              f"files seen: {_seen(sorted(names))}",
+                              hint="the files were renamed or removed upstream, or the split's globs are wrong; "
+                                   "fix `splits:` in the entry")
 
 
 def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, progress, client, failures) -> FetchReport:
@@ -189,7 +225,7 @@ def register_manual(entry: Entry, path: Path) -> FetchReport:
     """``fetch ID --from PATH``: verify a file the user downloaded and put it in the store."""
     if not path.is_file():
         raise UsageError(f"{path} is not a file", hint="pass the downloaded archive or data file")
-    pins = [(s.sha256, s.size, store_name(s)) for s in entry.sources if s.kind == "url"]
+    pins = [(s.sha256, s.size, store_name(s)) for s in entry.sources if s.kind == "url" and s.url]
     pins += [(f.sha256, f.size, f.path) for s in entry.sources for f in s.files]
     sha256 = sha256_file(path)
     size = path.stat().st_size

@@ -2,7 +2,7 @@
 
 Datasets ship JSON arrays, JSON Lines (often named .json), pretty-printed
 objects written one after another, CSV/TSV with or without a header, Parquet,
-and any of those gzip-compressed or inside a zip. The reader named in the
+and any of those gzip-, xz-, bzip2- or zstd-compressed or inside a zip or tar. The reader named in the
 catalog is a hint: JSON flavours are detected from the bytes, so a ``.json``
 file that is really JSON Lines still reads.
 
@@ -81,12 +81,20 @@ class Position(tuple):
 
 
 def _open_bytes(path: Path) -> io.BufferedIOBase:
-    """The file's bytes, gunzipped or un-zstd'ed when its magic number says so."""
+    """The file's bytes, decompressed (gzip, xz, bzip2, zstd) when its magic number says so."""
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
-    magic = handle.peek(4)[:4]
+    magic = handle.peek(6)[:6]
     if magic[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
-    if magic == b"\x28\xb5\x2f\xfd":  # zstd (SlimPajama, RedPajama shards)
+    if magic == b"\xfd7zXZ\x00":  # xz (PKU-SafeRLHF moved its files to .jsonl.xz)
+        import lzma
+
+        return io.BufferedReader(lzma.LZMAFile(handle))  # type: ignore[arg-type]
+    if magic[:3] == b"BZh":
+        import bz2
+
+        return io.BufferedReader(bz2.BZ2File(handle))  # type: ignore[arg-type]
+    if magic[:4] == b"\x28\xb5\x2f\xfd":  # zstd (SlimPajama, RedPajama shards)
         import pyarrow as pa
 
         handle.close()
@@ -266,6 +274,9 @@ def _read_records(path: Path, reader: str, *, name: str | None = None, encoding:
     if zipfile.is_zipfile(path) and reader != "parquet":
         yield from _read_zip(path, reader, name, encoding, options)
         return
+    if path.name.lower().endswith(TAR_SUFFIXES):
+        yield from _read_tar(path, reader, name, encoding, options)
+        return
     if reader == "parquet":
         yield from iter_parquet(path, name)
         return
@@ -285,6 +296,44 @@ def _read_records(path: Path, reader: str, *, name: str | None = None, encoding:
 def _iter_text(handle, name: str, encoding: str) -> Iterator[tuple[Position, object]]:
     for number, line in enumerate(handle, start=1):
         yield Position(name, "line", number), {"text": _decode(line, encoding, f"{name} line {number}").rstrip("\r\n")}
+
+
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2")
+
+
+def _read_member(handle, member_name: str, reader: str, encoding: str, options: dict):
+    if reader in ("json", "jsonl", "json-concat"):
+        yield from iter_json_auto(handle, member_name, encoding)
+    elif reader in ("csv", "tsv"):
+        yield from iter_delimited(handle, member_name, "," if reader == "csv" else "\t", encoding,
+                                  header=options.get("header", True), columns=options.get("columns"))
+    elif reader == "parquet":
+        import pyarrow.parquet as pq
+
+        number = 0
+        for batch in pq.ParquetFile(io.BytesIO(handle.read())).iter_batches(batch_size=8192):
+            for row in batch.to_pylist():
+                yield Position(member_name, "row", number), row
+                number += 1
+    else:
+        raise ReadError(f"{member_name}: reader {reader!r} cannot read archive members")
+
+
+def _read_tar(path: Path, reader: str, name: str, encoding: str, options: dict) -> Iterator[tuple[Position, object]]:
+    """Members of a tar (plain or compressed) matching ``members``, in archive order; only regular files."""
+    import fnmatch
+    import tarfile
+
+    pattern = options.get("members", "*")
+    with tarfile.open(path, "r:*") as archive:
+        for info in archive:
+            if not info.isreg() or not fnmatch.fnmatch(info.name, pattern):
+                continue
+            member = archive.extractfile(info)
+            if member is None:
+                continue
+            with member:
+                yield from _read_member(io.BufferedReader(member), f"{name}!{info.name}", reader, encoding, options)
 
 
 def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) -> Iterator[tuple[Position, object]]:

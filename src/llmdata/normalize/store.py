@@ -12,31 +12,50 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..catalog import datafiles
 from ..catalog.model import Entry, thaw
-from ..errors import EmptySplitError, LlmdataError, NotNormalizableError
+from ..errors import EmptySplitError, LayoutError, NotNormalizableError
 from ..store import layout
 from .pipeline import FormatSpec, normalize, read_manifest
 
 
-def split_inputs(entry: Entry, raw_dir: Path, files: list[dict]) -> dict[str, list[tuple[Path, str]]]:
-    """Which fetched files make which split; archives count by their extracted members."""
+def split_inputs(entry: Entry, raw_dir: Path, files: list[dict], *,
+                 partial: bool | None = None) -> dict[str, list[tuple[Path, str]]]:
+    """Which fetched files make which split; archives count by their extracted members.
+
+    Only data files are candidates (never a card, script or image). The mapping is the entry's
+    ``splits`` globs, else the stored card's ``configs:``, else the split names ``datasets`` infers.
+    A split that matches no file is an error naming the entry, the split and the files seen,
+    unless the fetch was a subset (``partial``; ``None`` when unknown: then only all-empty fails).
+    """
     present = sorted(f["path"] for f in files)
-    extracted = []
+    extracted, unpacked = [], set()
     for f in present:
         target = layout.extracted_dir(raw_dir / f)
         if target.is_dir():
+            unpacked.add(f)
             extracted += [str(p.relative_to(raw_dir)) for p in sorted(target.rglob("*")) if p.is_file()]
-    candidates = present + extracted
-    splits = entry.splits or {"train": ("*",)}
-    result: dict[str, list[tuple[Path, str]]] = {}
-    for split, patterns in splits.items():
-        chosen = [c for c in candidates if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
-        if chosen:  # a subset fetch (--include/--shards) may leave some splits without files
-            result[split] = [(layout.confined(raw_dir, c, entry=entry.id, origin=f"split {split!r}"), c)
-                             for c in chosen]
-    if not result:
-        raise LlmdataError(f"no split of {entry.id} matches the fetched files",
-                           hint=f"splits {dict(splits)}; fetched: {', '.join(candidates[:10])}")
+    candidates = [c for c in present if c not in unpacked] + extracted
+    data = [c for c in candidates if datafiles.is_data_file(c)]
+    if entry.splits:
+        mapping = {split: [c for c in data if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
+                   for split, patterns in entry.splits.items()}
+        origin = "the entry's splits"
+    else:
+        card = raw_dir / datafiles.CARD
+        card_text = card.read_text("utf-8", "replace") if datafiles.CARD in present and card.is_file() else None
+        config = next((s.config for s in entry.sources if s.kind == "hf" and s.config), None)
+        mapping, origin = datafiles.upstream_splits(data, card_text, config)
+    result = {split: [(layout.confined(raw_dir, c, entry=entry.id, origin=f"split {split!r}"), c) for c in chosen]
+              for split, chosen in mapping.items() if chosen}
+    empty = [split for split, chosen in mapping.items() if not chosen]
+    if not result or (empty and partial is False):
+        split = empty[0] if empty else "train"
+        patterns = ", ".join(entry.splits.get(split, ())) or "-"
+        raise LayoutError(f"{entry.id}: split {split!r} ({patterns}) matches no data file (splits from {origin}); "
+                          f"files seen: {', '.join(candidates[:12]) or '(none)'}"
+                          + (f" ... ({len(candidates)} in all)" if len(candidates) > 12 else ""),
+                          hint="fix the entry's `splits:` (or its file list) to match the upstream tree")
     return result
 
 
@@ -49,12 +68,14 @@ def _fingerprint(spec: FormatSpec, version: int, files: list[dict], splits: dict
 
 
 def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict: bool = False,
-                      force: bool = False, allow_empty: bool = False, progress=None) -> dict:
+                      force: bool = False, allow_empty: bool = False, progress=None,
+                      partial: bool | None = None) -> dict:
     """Normalize one fetched revision; returns the manifest (reused when still current).
 
     A split with zero rows raises :class:`EmptySplitError` (after publishing, so the
     rejects file can be read) unless ``allow_empty``. Under ``strict``, stored output
     that has rejects is converted again, which stops at the first bad record.
+    ``partial`` says the fetch took a subset (splits without files are then allowed).
     """
     from .converters import get
 
@@ -65,7 +86,7 @@ def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict:
                                    hint=f"the raw files are in {raw_dir}")
     spec = FormatSpec(fmt.reader or "", fmt.converter or "", thaw(fmt.options), fmt.encoding)
     converter = get(spec.converter)
-    splits = split_inputs(entry, raw_dir, files)
+    splits = split_inputs(entry, raw_dir, files, partial=partial)
     fingerprint = _fingerprint(spec, converter.version, files, splits)
     out = layout.normalized_dir(entry.id, revision, converter.produces)
     current = read_manifest(out)

@@ -15,12 +15,13 @@ import urllib.parse
 import httpx
 
 from ... import settings
+from ...catalog import datafiles
 from ...catalog.model import FileSpec, Source
-from ...errors import AccessDeniedError, FetchError, OfflineError, RemoteNotFoundError
+from ...errors import AccessDeniedError, FetchError, MissingFilesError, OfflineError, RemoteNotFoundError
+from ..http import auth_headers, rewrite
 from ..transfer import RemoteFile
 from ..verify import Pin
 from . import Resolved
-
 
 
 def file_url(endpoint: str, repo: str, commit: str, path: str) -> str:
@@ -72,15 +73,14 @@ def resolve(source: Source, client: httpx.Client) -> Resolved:
     siblings = {s.rfilename: s for s in info.siblings or []}
     page = f"{endpoint}/datasets/{repo}"
     if source.files:
-        for f in source.files:
-            if f.path not in siblings:
-                raise RemoteNotFoundError(f"{f.path} is not in {repo} at {commit[:12]}", url=page,
-                                          hint="the file was renamed or removed upstream; check the entry")
+        missing = [f.path for f in source.files if f.path not in siblings]
+        if missing:
+            raise MissingFilesError(f"{', '.join(missing)} not in {repo} at {commit[:12]}", url=page,
+                                    hint="the file was renamed or removed upstream; check the entry",
+                                    missing=missing, seen=sorted(siblings))
         wanted = list(source.files)
     else:
-        patterns = source.patterns or ("*",)
-        wanted = [FileSpec(name) for name in sorted(siblings) if any(fnmatch.fnmatch(name, p) for p in patterns)
-                  and not name.startswith(".git")]
+        wanted = [FileSpec(name) for name in _select(source, client, repo, commit, endpoint, sorted(siblings))]
     files = []
     for declared in wanted:
         sib = siblings[declared.path]
@@ -94,3 +94,36 @@ def resolve(source: Source, client: httpx.Client) -> Resolved:
                                 extract=declared.extract,
                                 access_hint=f"request access at {page}, then set HF_TOKEN"))
     return Resolved("hf", repo, commit, files, pinned=source.pinned)
+
+
+def _card_text(client: httpx.Client, endpoint: str, repo: str, commit: str) -> str | None:
+    """The dataset card (README.md) at ``commit``, for its YAML ``configs:``; None when it cannot be read."""
+    url = rewrite(file_url(endpoint, repo, commit, datafiles.CARD))
+    try:
+        response = client.get(url, headers=auth_headers(url))
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    return response.content.decode("utf-8", "replace")
+
+
+def _select(source: Source, client: httpx.Client, repo: str, commit: str, endpoint: str, names: list[str]) -> list[str]:
+    """The files to get when the catalog lists none: its ``patterns``, else the card's ``configs:``, else the
+    split conventions of ``datasets`` -- data files only, plus the card itself (normalization reads its configs).
+    A repo with no data file at all (a loading script and URL lists) is taken whole, for a raw fetch."""
+    if source.patterns:
+        chosen = [n for n in names if any(fnmatch.fnmatch(n, p) for p in source.patterns)
+                  and datafiles.is_data_file(n)]
+        return chosen or [n for n in names if any(fnmatch.fnmatch(n, p) for p in source.patterns)]
+    card = _card_text(client, endpoint, repo, commit) if datafiles.CARD in names else None
+    try:
+        splits, _ = datafiles.upstream_splits(names, card, source.config)
+    except KeyError:
+        raise RemoteNotFoundError(f"the card of {repo} has no config {source.config!r}",
+                                  url=f"{endpoint}/datasets/{repo}",
+                                  hint="check the entry's `config` against the card's `configs:`") from None
+    chosen = sorted({f for files in splits.values() for f in files})
+    if not chosen:
+        return [n for n in names if not n.startswith(".git")]
+    return chosen + ([datafiles.CARD] if datafiles.CARD in names else [])
