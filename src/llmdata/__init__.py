@@ -6,7 +6,8 @@ The API is imported lazily so that ``import llmdata`` (and the CLI) stays fast.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-_API = ("search", "info", "entry", "validate", "fetch", "load", "list_store", "verify", "remove", "pages")
+_API = ("search", "info", "entry", "validate", "fetch", "load", "list_store", "verify", "remove", "pages",
+        "export", "build", "load_recipe")
 __all__ = [*_API, "__version__"]
 
 
