@@ -7,9 +7,9 @@ first is kept, so the report can say "belle lost 12 rows to alpaca-zh".
 * near: MinHash signatures from ``rensa`` (Rust) over token shingles; LSH
   banding in ``rensa.RMinHashLSH`` flags every row that shares a band with
   another. Only flagged rows are then looked at closely: their signatures are
-  banded again here to find the earliest partner, and the pair is kept as a
-  duplicate only when the signatures' estimated Jaccard similarity reaches
-  the threshold. Memory stays bounded by the batch plus the LSH index.
+  banded again (narrow bands, for recall) to find earlier partners, and a row
+  is a duplicate only when the signatures' estimated Jaccard similarity with
+  one of them reaches the threshold.
 """
 
 from __future__ import annotations
@@ -67,46 +67,63 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return pick
 
 
-def signatures(texts: list[str], cfg: NearDup, seed: int):
-    """MinHash digest matrix (rensa) of a batch of texts; rows without any token have an empty set."""
+def shingle_hashes(texts: list[str], cfg: NearDup):
+    """Flat shingle hashes and row offsets (uint64, as rensa takes them) of a batch of texts."""
     import numpy as np
-    import rensa
 
     flat, offsets = token_hashes([tokens(t) for t in texts])
     shingles, rows = window_hashes(flat, offsets, cfg.shingle, short_rows_whole=True)
-    row_offsets = np.searchsorted(rows, np.arange(len(texts) + 1)).astype(np.uint64)
-    return rensa.RMinHash.digest_matrix_from_flat_token_hashes(shingles, row_offsets, cfg.num_perm, seed), \
-        np.diff(row_offsets.astype(np.int64))
+    return shingles, np.searchsorted(rows, np.arange(len(texts) + 1)).astype(np.uint64)
+
+
+def digests(shingles, row_offsets, cfg: NearDup, seed: int):
+    import rensa
+
+    return rensa.RMinHash.digest_matrix_from_flat_token_hashes(shingles, row_offsets, cfg.num_perm, seed)
+
+
+SECOND_PASS_ROWS = 4  # rows per band when pairing flagged rows: generous recall, the Jaccard check decides
 
 
 def near(texts: list[str], sources: list[str], keep: list[bool], cfg: NearDup, seed: int = 1) -> DedupResult:
-    """Near duplicates among the rows still kept; returns which of those to keep and the losses."""
+    """Near duplicates among the rows still kept; returns which of those to keep and the losses.
+
+    Pass 1 inserts every row's signature into the LSH index; pass 2 asks, batch
+    by batch, which rows share a band with any other row (so an early row is
+    flagged too when its copy comes later). Shingle hashes are kept between the
+    passes (8 bytes per shingle), so text is tokenized once.
+    """
     import numpy as np
     import rensa
 
-    bands, per_band = lsh_params(cfg.threshold, cfg.num_perm)
+    bands, _ = lsh_params(cfg.threshold, cfg.num_perm)
     index = rensa.RMinHashLSH(cfg.threshold, cfg.num_perm, bands)
     alive = [i for i, k in enumerate(keep) if k]
-    flagged: list[int] = []
+    batches = []
     for start in range(0, len(alive), BATCH):
         chunk = alive[start: start + BATCH]
-        matrix, sizes = signatures([texts[i] for i in chunk], cfg, seed)
-        flags = index.insert_matrix_and_query_duplicate_flags(matrix, start)
+        shingles, offsets = shingle_hashes([texts[i] for i in chunk], cfg)
+        index.insert_matrix(digests(shingles, offsets, cfg, seed), start)
+        batches.append((chunk, shingles, offsets))
+    flagged: list[int] = []
+    for chunk, shingles, offsets in batches:
+        flags = index.query_duplicate_flags_matrix(digests(shingles, offsets, cfg, seed))
+        sizes = np.diff(offsets.astype(np.int64))
         flagged += [chunk[k] for k, flag in enumerate(flags) if flag and sizes[k] > 0]
+    del batches
     result = DedupResult(keep=list(keep))
     if not flagged:
         return result
-    matrix, _ = signatures([texts[i] for i in flagged], cfg, seed)
-    sig = np.asarray(matrix.to_rows(), dtype=np.uint32)
-    earliest = {}  # (band, key bytes) -> position in flagged
-    for pos in range(len(flagged)):  # flagged is in mixture order: the first holder of a band key wins
-        candidates = []
-        for b in range(bands):
-            key = (b, sig[pos, b * per_band:(b + 1) * per_band].tobytes())
-            first = earliest.setdefault(key, pos)
+    sig = np.asarray(digests(*shingle_hashes([texts[i] for i in flagged], cfg), cfg, seed).to_rows(), dtype=np.uint32)
+    r = SECOND_PASS_ROWS
+    earliest: dict = {}  # (band, key bytes) -> position in flagged (mixture order: the first holder wins)
+    for pos in range(len(flagged)):
+        candidates = set()
+        for b in range(cfg.num_perm // r):
+            first = earliest.setdefault((b, sig[pos, b * r:(b + 1) * r].tobytes()), pos)
             if first != pos:
-                candidates.append(first)
-        for first in sorted(set(candidates)):
+                candidates.add(first)
+        for first in sorted(candidates):
             if float(np.mean(sig[pos] == sig[first])) >= cfg.threshold:
                 i, j = flagged[pos], flagged[first]
                 result.keep[i] = False
