@@ -168,3 +168,17 @@ def test_build_refuses_a_foreign_directory_and_mixed_formats(served, tmp_path, c
                                        "  - {id: chat-a, all: true}\n  - {id: pref-mini, all: true}\n")
     result = cli("build", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "o"))
     assert result.code == 2 and "inputs mix formats" in result.err
+
+
+def test_near_duplicates_are_found_across_batches(monkeypatch):
+    from llmdata.recipes import dedup
+    from llmdata.recipes.spec import NearDup
+
+    monkeypatch.setattr(dedup, "BATCH", 3)  # the original and its copy land in different batches
+    words = [f"word{i}" for i in range(60)]
+    original = " ".join(words)
+    copy = " ".join(words[:30] + ["changed"] + words[31:])
+    texts = [original] + [f"unrelated text number {i} " * 3 for i in range(6)] + [copy]
+    sources = ["a"] + ["x"] * 6 + ["b"]
+    result = dedup.near(texts, sources, [True] * len(texts), NearDup(), seed=1)
+    assert result.keep == [True] * 7 + [False] and result.lost == {("b", "a"): 1} and result.partner == {7: 0}
