@@ -6,7 +6,8 @@ The API is imported lazily so that ``import llmdata`` (and the CLI) stays fast.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-_API = ("search", "info", "entry", "validate", "fetch", "load", "list_store", "verify", "remove", "pages", "pin")
+_API = ("search", "info", "entry", "validate", "fetch", "load", "list_store", "verify", "remove", "pages", "pin",
+        "export", "build", "load_recipe")
 __all__ = [*_API, "__version__"]
 
 

@@ -305,3 +305,42 @@ def pins_as_yaml(results: list) -> str:
     from .fetchers.pin import as_yaml
 
     return as_yaml(results)
+
+
+def export(target: str, to: str, out: str | Path, *, catalogs: list[str | Path] | None = None) -> dict:
+    """Write ``ID`` or ``ID:SPLIT`` for a trainer into ``out``: ``to`` is llamafactory, lm-eval, jsonl or parquet.
+
+    Fetches and normalizes first when the dataset is not in the store. Returns
+    the files written (stable names, relative to ``out``), rows per split, and
+    rows left out with the reason (e.g. roles LLaMA-Factory would not accept).
+    """
+    from .recipes.export import export_dataset
+
+    return export_dataset(target, to, out, catalogs=[Path(c) for c in catalogs or []])
+
+
+def build(recipe: str | Path, out: str | Path, *, locked: bool = False, catalogs: list[str | Path] | None = None):
+    """Build the training mixture a recipe file describes into ``out``; returns a ``BuildReport``.
+
+    ``out`` receives ``data/train-*.parquet``, ``README.md`` (the card), the
+    recipe's exports and ``llmdata.lock``. ``locked`` rebuilds from the lock in
+    ``out`` and fails with the differences when an input or the output changed.
+    """
+    from .recipes.build import build as run
+
+    return run(recipe, out, locked=locked, catalogs=[Path(c) for c in catalogs or []])
+
+
+def load_recipe(directory: str | Path, *, streaming: bool = False):
+    """A built mixture (``llmdata build``'s output directory) as ``datasets.Dataset`` (``IterableDataset`` when streaming)."""
+    import datasets
+
+    from .errors import UsageError
+
+    root = Path(directory).expanduser()
+    shards = sorted(str(p) for p in (root / "data").glob("train-*.parquet"))
+    if not shards:
+        raise UsageError(f"no mixture in {directory}", hint="run `llmdata build RECIPE --out DIR` first")
+    # the Arrow cache stays with the mixture, so deleting the folder deletes all of it
+    return datasets.load_dataset("parquet", data_files={"train": shards}, split="train", streaming=streaming,
+                                 cache_dir=str(root / ".arrow"))

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from . import catalog_cmds, pin_cmd, store_cmds
+from . import catalog_cmds, pin_cmd, recipe_cmds, store_cmds
 
 app = typer.Typer(
     name="llmdata",
@@ -26,6 +26,8 @@ app.command()(store_cmds.fetch)
 app.command("list")(store_cmds.list_)
 app.command()(store_cmds.verify)
 app.command()(store_cmds.rm)
+app.command()(recipe_cmds.export)
+app.command()(recipe_cmds.build)
 
 
 def _version_callback(value: bool) -> None:

@@ -1,0 +1,84 @@
+"""Decontamination: training rows that share an n-gram with a benchmark's questions or answers.
+
+The benchmark side becomes one sorted array of 64-bit n-gram hashes (13 tokens
+by default, as lm-evaluation-harness and the GPT-3 paper use), with the
+benchmark each hash came from. Training rows are tokenized in batches, their
+n-gram hashes looked up with one ``searchsorted``; a row is contaminated by
+every benchmark it shares at least one n-gram with. Benchmark items shorter
+than n tokens cannot be matched this way; they are counted and reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .text import benchmark_texts, tokens, token_hashes, window_hashes
+
+BATCH = 50_000
+
+
+@dataclass
+class Benchmarks:
+    names: list[str]
+    hashes: object  # sorted uint64 array
+    owner: object  # int array: index into names per hash
+    items: Counter = field(default_factory=Counter)  # benchmark -> items read
+    too_short: Counter = field(default_factory=Counter)  # benchmark -> items shorter than n tokens
+
+
+def index_benchmarks(tables: dict[str, list[tuple[list[dict], str]]], n: int) -> Benchmarks:
+    """``tables``: benchmark id -> [(rows, format)]; every question/answer text becomes n-gram hashes."""
+    import numpy as np
+
+    names = sorted(tables)
+    all_hashes, all_owner = [], []
+    bench = Benchmarks(names, None, None)
+    for k, name in enumerate(names):
+        texts = []
+        for rows, fmt in tables[name]:
+            for row in rows:
+                item = [tokens(t) for t in benchmark_texts(row, fmt)]
+                bench.items[name] += 1
+                if not any(len(t) >= n for t in item):
+                    bench.too_short[name] += 1
+                texts += item
+        flat, offsets = token_hashes(texts)
+        hashes, _ = window_hashes(flat, offsets, n)
+        hashes = np.unique(hashes)
+        all_hashes.append(hashes)
+        all_owner.append(np.full(len(hashes), k, dtype=np.int32))
+    hashes = np.concatenate(all_hashes) if all_hashes else np.zeros(0, dtype=np.uint64)
+    owner = np.concatenate(all_owner) if all_owner else np.zeros(0, dtype=np.int32)
+    order = np.argsort(hashes, kind="stable")
+    bench.hashes, bench.owner = hashes[order], owner[order]
+    return bench
+
+
+def scan(texts: list[str], bench: Benchmarks, n: int) -> list[tuple[str, ...]]:
+    """For each training text, the benchmarks it shares an n-gram with (empty tuple: clean)."""
+    import numpy as np
+
+    found: list[tuple[str, ...]] = [()] * len(texts)
+    if not len(bench.hashes):
+        return found
+    for start in range(0, len(texts), BATCH):
+        chunk = texts[start: start + BATCH]
+        flat, offsets = token_hashes([tokens(t) for t in chunk])
+        hashes, rows = window_hashes(flat, offsets, n)
+        pos = np.searchsorted(bench.hashes, hashes)
+        pos[pos == len(bench.hashes)] = 0
+        hit = bench.hashes[pos] == hashes
+        if not hit.any():
+            continue
+        hit_rows, hit_pos = rows[hit], pos[hit]
+        by_row: dict[int, set[str]] = {}
+        for r, p in zip(hit_rows.tolist(), hit_pos.tolist()):
+            # the same hash may belong to several benchmarks: walk the run of equal hashes
+            q = p
+            while q < len(bench.hashes) and bench.hashes[q] == bench.hashes[p]:
+                by_row.setdefault(r, set()).add(bench.names[int(bench.owner[q])])
+                q += 1
+        for r, names in by_row.items():
+            found[start + r] = tuple(sorted(names))
+    return found
