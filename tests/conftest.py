@@ -172,3 +172,28 @@ def catalog(tmp_path, monkeypatch):
         return path
 
     return write
+
+
+# ------------------------------------------------------------------ a small alpaca dataset served from loopback GitHub
+
+TRAIN = b"".join(json.dumps({"instruction": f"q{i}", "input": "", "output": f"a{i}"}).encode() + b"\n"
+                 for i in range(50)) + b'{"instruction": "broken"}\n'
+TEST = json.dumps([{"instruction": "t", "input": "x", "output": "y"}]).encode()
+
+
+def alpaca_entry():
+    """A two-split alpaca entry (51 train records, one of them broken; 1 test record)."""
+    return entry("alpaca-mini", [{"kind": "github", "repo": "acme/data", "ref": COMMIT, "files": [
+        {"path": "train.jsonl", "sha256": sha(TRAIN), "size": len(TRAIN)},
+        {"path": "test.json", "sha256": sha(TEST), "size": len(TEST)},
+    ]}], splits={"train": ["train.jsonl"], "test": ["test.json"]},
+        format={"produces": "chat", "reader": "json", "converter": "alpaca"})
+
+
+@pytest.fixture
+def served(hosts, catalog):
+    """``alpaca-mini`` on the loopback GitHub, in a user catalog."""
+    hosts.files[f"acme/data/{COMMIT}/train.jsonl"] = TRAIN
+    hosts.files[f"acme/data/{COMMIT}/test.json"] = TEST
+    catalog(alpaca_entry())
+    return hosts

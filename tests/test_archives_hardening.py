@@ -20,7 +20,6 @@ import zipfile
 import pytest
 from servers import FakeServer, IndexedCatalog
 
-from llmdata import settings
 from llmdata.store import layout
 from llmdata.errors import UnsafeArchiveError
 from llmdata.fetchers import archives, scratch

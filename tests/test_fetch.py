@@ -22,7 +22,7 @@ import llmdata
 from llmdata.store import layout
 from llmdata.errors import (AccessDeniedError, DiskFullError, FetchError, IntegrityError, OfflineError,
                             RateLimitedError, UnsafeArchiveError)
-from llmdata.fetchers import http, transfer
+from llmdata.fetchers import transfer
 
 def github_entry(id_="gh-data", data=DATA, path="data/train.jsonl", **file_pin):
     pin = {"sha256": sha(data), "size": len(data)} if not file_pin else file_pin

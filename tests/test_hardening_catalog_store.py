@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import entry_yaml
-from conftest import COMMIT, entry, sha
-from test_load import served  # noqa: F401 - fixture
+from conftest import COMMIT, entry
 
 from llmdata.errors import UnsafePathError
 from llmdata.store import layout

@@ -7,33 +7,12 @@ import json
 
 import datasets
 import pytest
-from conftest import COMMIT, entry, sha
+from conftest import COMMIT
 
 import llmdata
 from llmdata.store import layout
 from llmdata.errors import OfflineError
 from llmdata.normalize.converters import REGISTRY
-
-TRAIN = b"".join(json.dumps({"instruction": f"q{i}", "input": "", "output": f"a{i}"}).encode() + b"\n"
-                 for i in range(50)) + b'{"instruction": "broken"}\n'
-TEST = json.dumps([{"instruction": "t", "input": "x", "output": "y"}]).encode()
-
-
-def alpaca_entry():
-    return entry("alpaca-mini", [{"kind": "github", "repo": "acme/data", "ref": COMMIT, "files": [
-        {"path": "train.jsonl", "sha256": sha(TRAIN), "size": len(TRAIN)},
-        {"path": "test.json", "sha256": sha(TEST), "size": len(TEST)},
-    ]}], splits={"train": ["train.jsonl"], "test": ["test.json"]},
-        format={"produces": "chat", "reader": "json", "converter": "alpaca"})
-
-
-@pytest.fixture
-def served(hosts, catalog):  # noqa: F811
-    hosts.files[f"acme/data/{COMMIT}/train.jsonl"] = TRAIN
-    hosts.files[f"acme/data/{COMMIT}/test.json"] = TEST
-    catalog(alpaca_entry())
-    return hosts
-
 
 def test_fetch_normalizes_and_load_returns_a_dataset(served, cli):
     result = cli("fetch", "alpaca-mini", "-q")

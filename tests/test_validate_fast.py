@@ -1,6 +1,6 @@
 """The fast schema check may only ever accept what jsonschema accepts.
 
-``catalog.validate.schema_errors`` trusts fastjsonschema's "valid" and asks
+``catalog.schema_check.schema_errors`` trusts fastjsonschema's "valid" and asks
 jsonschema for the report otherwise; these mutations of real catalog entries
 (missing keys, wrong types, unknown keys, bad enums, unsafe paths, bad URLs)
 check that the two never disagree on "valid".
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from llmdata import resources
-from llmdata.catalog.validate import _fast_check, _validator, schema_errors
+from llmdata.catalog.schema_check import _fast_check, _validator, schema_errors
 
 
 def _mutations(entry: dict):
