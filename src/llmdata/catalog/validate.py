@@ -67,12 +67,17 @@ def read_catalog_file(path: Path) -> CatalogFile:
                                        "check the path given to --catalog or LLMDATA_CATALOG"))
         return result
     try:
-        loaded = load_yaml_file(path)
+        # Entry starts are all a valid file needs; the full position table (most of the
+        # parse's memory) is built only when there is a problem to point at.
+        loaded = load_yaml_file(path, positions_depth=1)
+        result.problems = check_loaded(loaded, name)
+        if result.problems:
+            loaded = load_yaml_file(path)
+            result.problems = check_loaded(loaded, name)
     except YamlSyntaxError as exc:
         result.problems.append(Problem(name, exc.line, exc.column, None, None, exc.message,
                                        exc.hint or "fix the YAML syntax (indentation, quoting, colons)"))
         return result
-    result.problems = check_loaded(loaded, name)
     if isinstance(loaded.data, list):
         result.entries = [e for e in loaded.data if isinstance(e, dict)]
         for index, entry in enumerate(result.entries):
@@ -95,7 +100,7 @@ def _entries_of(path: Path, _mtime_ns: int, _size: int) -> CatalogFile:
     """Cached by the file's stat: a long-lived process validating many files reads the built-in one once."""
     result = CatalogFile(path=path)
     try:
-        loaded = load_yaml_file(path)
+        loaded = load_yaml_file(path, positions_depth=1)
     except (YamlSyntaxError, OSError):
         return result
     if isinstance(loaded.data, list):

@@ -119,7 +119,9 @@ def _check_depth(text: str, filename: str) -> None:
         loader.dispose()
 
 
-def load_yaml(text: str, filename: str = "<string>") -> LoadedYaml:
+def load_yaml(text: str, filename: str = "<string>", *, positions_depth: int | None = None) -> LoadedYaml:
+    """Parse ``text`` safely; ``positions_depth`` limits the position table to paths that short
+    (1: each entry's start only), which is what a valid catalog needs and a fraction of the memory."""
     if len(text) > MAX_FILE_BYTES:
         raise YamlSyntaxError(filename, None, None,
                               f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB, the limit for a catalog",
@@ -136,7 +138,7 @@ def load_yaml(text: str, filename: str = "<string>") -> LoadedYaml:
     result = LoadedYaml(data=None)
     if node is None:
         return result
-    builder = _Builder(result, filename)
+    builder = _Builder(result, filename, positions_depth)
     try:
         result.data = builder.build(node, ())
     except _Limit as exc:
@@ -145,7 +147,7 @@ def load_yaml(text: str, filename: str = "<string>") -> LoadedYaml:
     return result
 
 
-def load_yaml_file(path: Path) -> LoadedYaml:
+def load_yaml_file(path: Path, *, positions_depth: int | None = None) -> LoadedYaml:
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -160,7 +162,7 @@ def load_yaml_file(path: Path) -> LoadedYaml:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlSyntaxError(str(path), line, None, "file is not valid UTF-8") from None
-    return load_yaml(text, str(path))
+    return load_yaml(text, str(path), positions_depth=positions_depth)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -176,8 +178,9 @@ class _Builder:
     after a few thousand nodes.
     """
 
-    def __init__(self, out: LoadedYaml, filename: str) -> None:
+    def __init__(self, out: LoadedYaml, filename: str, positions_depth: int | None = None) -> None:
         self.out = out
+        self.positions_depth = 1 << 30 if positions_depth is None else positions_depth
         self.filename = filename
         self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
         self.seen: set[int] = set()
@@ -197,7 +200,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: tuple) -> object:
         self._count(node, len(path))
-        self.out.positions[path] = _mark(node)
+        if len(path) <= self.positions_depth:
+            self.out.positions[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             self._check_tag(node, _PLAIN + "map")
             return self._mapping(node, path)
@@ -232,7 +236,8 @@ class _Builder:
                 child = path + (key,)
                 if key in mapping:
                     self.out.duplicate_keys.append((child, *_mark(key_node)))
-                self.out.positions[child + ("<key>",)] = _mark(key_node)
+                if len(child) <= self.positions_depth:
+                    self.out.positions[child + ("<key>",)] = _mark(key_node)
                 mapping[key] = self.build(value_node, child)
             return mapping
 

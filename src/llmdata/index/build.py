@@ -23,7 +23,7 @@ from ..errors import CatalogError, Problem
 from ..vocabulary import labels_for
 from ..store import layout
 from .fts import FTS_DDL, INDEX_SCHEMA_VERSION
-from .tokens import index_tokens
+from .tokens import exact_key, index_tokens
 
 
 def _facets(entry: dict) -> list[tuple[str, str]]:
@@ -140,7 +140,7 @@ def _write_rows(db: Path, entries: list[dict], paths: list[Path], fingerprint: s
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             conn.executemany(
                 "INSERT INTO dataset (id, position, name, category, license, commercial, access, records, bytes,"
-                " catalog_file, catalog_line, card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " catalog_file, catalog_line, id_key, name_key, card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_dataset_row(entry, position) for position, entry in enumerate(entries)))
             conn.executemany("INSERT INTO facet (dataset_id, kind, value) VALUES (?, ?, ?)",
                              ((entry["id"], kind, value) for entry in entries for kind, value in _facets(entry)))
@@ -165,4 +165,4 @@ def _dataset_row(entry: dict, position: int) -> tuple:
     size = entry.get("size") or {}
     return (entry["id"], position, entry["name"], entry["category"], entry["license"], entry.get("commercial"),
             entry["access"], size.get("records"), size.get("bytes"), origin.get("file", ""), origin.get("line"),
-            json.dumps(card, ensure_ascii=False, default=str))
+            exact_key(entry["id"]), exact_key(entry["name"]), json.dumps(card, ensure_ascii=False, default=str))

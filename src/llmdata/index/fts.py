@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Bump when a table's shape or the tokenization changes: the index is then rebuilt.
-INDEX_SCHEMA_VERSION = 2
+INDEX_SCHEMA_VERSION = 3
 
 FTS_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS dataset_fts USING fts5("

@@ -27,6 +27,8 @@ class Dataset(SQLModel, table=True):
     bytes: Optional[int] = None
     catalog_file: str
     catalog_line: Optional[int] = None
+    id_key: str = Field(default="", description="the id as search segments: an exact query match ranks first")
+    name_key: str = Field(default="", description="the name as search segments")
     card: str = Field(description="the whole catalog entry as JSON")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..errors import UnknownDatasetError, UsageError
 from ..vocabulary import CATEGORY_LABELS, DOMAIN_LABELS, HOST_KINDS, LANGUAGE_LABELS
 from .fts import FTS_WEIGHTS
-from .tokens import query_terms, segments
+from .tokens import exact_key, query_terms, segments
 
 ACCESS_VALUES = ("public", "gated", "manual")
 
@@ -115,29 +115,23 @@ def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters
         rows = conn.execute(sql + " ORDER BY d.position" + limit_sql, params).fetchall()
         return Hits(_hit(r, None) for r in rows)
     weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+    # Ranked in SQL: an exact id/name match first, then BM25; only the rows shown are fetched and decoded.
     base = (
-        f"SELECT d.id, d.name, d.card, bm25(dataset_fts, {weights}) AS rank "
+        f"SELECT d.card, bm25(dataset_fts, {weights}) AS rank, (d.id_key = ? OR d.name_key = ?) AS exact "
         "FROM dataset_fts JOIN dataset d ON d.id = dataset_fts.id WHERE dataset_fts MATCH ?"
     )
-    sql = base + "".join(" AND " + w for w in where) + " ORDER BY rank"
+    sql = base + "".join(" AND " + w for w in where) + " ORDER BY exact DESC, rank" + limit_sql
+    exact = exact_key(query)
     rows: list[sqlite3.Row] = []
     any_word = False
     for joiner in (" AND ", " OR "):
-        rows = conn.execute(sql, [joiner.join(terms), *params]).fetchall()
+        rows = conn.execute(sql, [exact, exact, joiner.join(terms), *params]).fetchall()
         if rows or len(terms) == 1:
             any_word = joiner == " OR " and bool(rows)
             break
-    exact = _exact_key(query)
-    rows.sort(key=lambda r: (0 if exact in (_exact_key(r["id"]), _exact_key(r["name"])) else 1, r["rank"]))
-    if limit is not None:
-        rows = rows[:limit]
     hits = Hits(_hit(r, r["rank"]) | {"match": "any-word" if any_word else "all-words"} for r in rows)
     hits.any_word = any_word
     return hits
-
-
-def _exact_key(text: str) -> str:
-    return " ".join(seg for seg, _ in segments(text))
 
 
 def get(conn: sqlite3.Connection, dataset_id: str) -> dict:

@@ -68,3 +68,8 @@ def query_terms(query: str) -> list[str]:
         else:
             terms.append(_quote(seg) + "*")
     return terms
+
+
+def exact_key(text: str) -> str:
+    """``text`` as its search segments joined by spaces: equal keys mean "the query *is* this id or name"."""
+    return " ".join(seg for seg, _ in segments(text))
