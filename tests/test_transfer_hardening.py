@@ -147,7 +147,10 @@ def test_credentials_in_a_url_are_used_but_never_shown_or_stored(files, cli):
     listing = cli("list", "--json")
     assert listing.code == 0 and listing.json()[0]["dataset_id"] == "leaky"
 
+    card, found = cli("info", "leaky", "--json"), cli("search", "leaky", "--json")  # the card, as users see it
+    assert card.code == 0 and found.code == 0 and "files.example.org" in card.out + found.out
     outputs = failed.out + failed.err + fetched.out + fetched.err + shown_again.out + shown_again.err + listing.out
+    outputs += card.out + card.err + found.out + found.err
     assert SECRET not in outputs and TOKEN not in outputs
     assert SECRET.encode() not in store_bytes() and TOKEN.encode() not in store_bytes()
     [request] = files.requests_for("/files/private/data.jsonl")  # the credentials did reach their own origin

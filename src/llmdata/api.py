@@ -41,13 +41,24 @@ def search(
     conn = open_index([Path(c) for c in catalogs or []], strict=strict_catalogs)
     try:
         filters = Filters(category, domain, lang, license, commercial, access, host_kind)
-        return q.search(conn, query, filters, limit)
+        hits = q.search(conn, query, filters, limit)
     finally:
         conn.close()
+    for hit in hits:
+        _redact_card(hit)
+    return hits
 
 
 def info(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_catalogs: bool = False) -> dict:
-    """The full catalog card of one dataset; raises ``UnknownDatasetError`` (a ``KeyError``)."""
+    """The full catalog card of one dataset; raises ``UnknownDatasetError`` (a ``KeyError``).
+
+    URLs in the card are shown without credentials (a private catalog may hold
+    ``https://user:token@host/...``); the fetchers read the card unredacted.
+    """
+    return _redact_card(_card(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs))
+
+
+def _card(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_catalogs: bool = False) -> dict:
     from .index import query as q
     from .index.reader import open_index
 
@@ -56,6 +67,19 @@ def info(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_ca
         return q.get(conn, dataset_id)
     finally:
         conn.close()
+
+
+def _redact_card(card: dict) -> dict:
+    """Source URLs (and url parts) without userinfo or secret-looking query values, for display."""
+    from .errors import redact_url
+
+    for source in card.get("sources") or []:
+        if isinstance(source.get("url"), str):
+            source["url"] = redact_url(source["url"])
+        for part in source.get("files") or []:
+            if isinstance(part, dict) and isinstance(part.get("url"), str):
+                part["url"] = redact_url(part["url"])
+    return card
 
 
 def validate(paths: list[str | Path] | None = None):
@@ -78,7 +102,7 @@ def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_c
     """The typed catalog entry of one dataset (what fetchers and normalizers work from)."""
     from .catalog.model import Entry
 
-    return Entry.from_card(info(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs))
+    return Entry.from_card(_card(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs))
 
 
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
