@@ -48,6 +48,8 @@ class FakeServer:
         self.faults: dict[str, list[tuple]] = {}
         self.requests: list[tuple[str, dict]] = []
         self.sent: dict[str, int] = {}  # body bytes written per path by the "flood" fault
+        self.active = 0  # requests being answered right now
+        self.peak = 0  # the most requests answered at once since the last reset
         self.lock = threading.Lock()
         self.httpd = http.server.ThreadingHTTPServer((host, 0), self._handler())
         self.httpd.daemon_threads = True
@@ -65,6 +67,7 @@ class FakeServer:
             self.commits.clear()
             self.faults.clear()
             self.requests.clear()
+            self.peak = 0
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -92,6 +95,16 @@ class FakeServer:
                 return None
 
             def do_GET(self) -> None:  # noqa: N802
+                with server.lock:
+                    server.active += 1
+                    server.peak = max(server.peak, server.active)
+                try:
+                    return self._get()
+                finally:
+                    with server.lock:
+                        server.active -= 1
+
+            def _get(self) -> None:
                 parsed = urllib.parse.urlsplit(self.path)
                 path = urllib.parse.unquote(parsed.path)
                 with server.lock:

@@ -298,7 +298,7 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal(served, cli, monkeypatch
 
     monkeypatch.setattr(store_cmds, "stderr_is_terminal", lambda: True)
     result = cli("fetch", "alpaca-mini")
-    assert result.code == 0 and "train.jsonl" in result.err  # the bars, when someone is watching
+    assert result.code == 0 and "alpaca-mini: 2/2 files" in result.err  # the bar, when someone is watching
     assert "alpaca-mini: normalizing" in result.err and "52 records" in result.err  # train 51 + test 1
 
 

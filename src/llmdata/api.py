@@ -108,7 +108,8 @@ def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_c
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
           strict: bool = False, include: list[str] | None = None, shards: int | None = None,
           max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None,
-          allow_empty: bool = False, strict_catalogs: bool = False, normalize_progress=None):
+          allow_empty: bool = False, strict_catalogs: bool = False, normalize_progress=None,
+          jobs: int | None = None, overall=None):
     """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
     ``from_path`` registers a file downloaded by hand (manual-access datasets);
@@ -116,8 +117,11 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     cannot be converted instead of sending it to the rejects file; a split that
     converts to no rows raises ``EmptySplitError`` unless ``allow_empty``. For large
     corpora, ``include`` (globs), ``shards`` (first N files) and ``max_bytes``
-    fetch a subset. ``progress(path, total, already) -> advance(n)`` follows
-    each download; ``normalize_progress(records_read)`` the conversion.
+    fetch a subset. Up to ``jobs`` files download at once (default ``LLMDATA_JOBS``, 8).
+    ``progress(path, total, already) -> advance(n)`` follows each download (called
+    from the download threads); ``overall(totals)`` the whole dataset (a
+    ``fetchers.parallel.Totals``: files, files_done, bytes_total, bytes_done);
+    ``normalize_progress(records_read)`` the conversion.
     """
     from .fetchers import service
     from .store import layout
@@ -129,7 +133,8 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
         report = service.register_manual(target, Path(from_path).expanduser())
     else:
         subset = service.Subset(tuple(include or ()), shards, max_bytes)
-        report = service.fetch_entry(target, dry_run=dry_run, progress=progress, subset=subset)
+        report = service.fetch_entry(target, dry_run=dry_run, progress=progress, subset=subset, jobs=jobs,
+                                     overall=overall)
     if dry_run or raw_only or not target.format.supported:
         return report
     from .normalize.store import normalize_fetched

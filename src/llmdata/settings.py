@@ -24,12 +24,13 @@ CATALOG = Setting("LLMDATA_CATALOG", f"extra catalog files, separated by {os.pat
 MIRRORS = Setting("LLMDATA_MIRRORS", "URL prefix rewrites, PREFIX=REPLACEMENT pairs separated by ';'")
 OFFLINE = Setting("LLMDATA_OFFLINE", "use only what is already in the store")
 RETRIES = Setting("LLMDATA_RETRIES", "retries per request on 429, 5xx, timeouts and dropped connections (default 5)")
+JOBS = Setting("LLMDATA_JOBS", "files of one dataset downloaded at once (default 8; --jobs overrides)")
 
 MODELSCOPE_ENDPOINT = Setting("MODELSCOPE_ENDPOINT",
                               "ModelScope endpoint URL, e.g. a mirror (default https://www.modelscope.cn; "
                               "MODELSCOPE_DOMAIN is read as the official client does)")
 
-ALL_SETTINGS = (HOME, CATALOG, MIRRORS, OFFLINE, RETRIES, MODELSCOPE_ENDPOINT)
+ALL_SETTINGS = (HOME, CATALOG, MIRRORS, OFFLINE, RETRIES, JOBS, MODELSCOPE_ENDPOINT)
 MODELSCOPE_DEFAULT_ENDPOINT = "https://www.modelscope.cn"
 
 HF_DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -76,6 +77,17 @@ def retries() -> int:
         return max(0, int(os.environ.get(RETRIES.env, "5")))
     except ValueError:
         return 5
+
+
+DEFAULT_JOBS = 8
+
+
+def jobs() -> int:
+    """``LLMDATA_JOBS``: concurrent downloads per dataset (at least 1; default 8, as huggingface_hub's workers)."""
+    try:
+        return max(1, int(os.environ.get(JOBS.env, str(DEFAULT_JOBS))))
+    except ValueError:
+        return DEFAULT_JOBS
 
 
 def hf_endpoint() -> str:

@@ -49,6 +49,7 @@ def fetch(
     raw_only: Annotated[bool, typer.Option("--raw-only", help="Download and verify only; do not normalize.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on the first record that cannot be converted.")] = False,
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Keep a split that converts to no rows instead of failing.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Files downloaded at once (default: LLMDATA_JOBS or 8).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
@@ -63,9 +64,17 @@ def fetch(
     reports = []
     show = not (quiet or as_json or dry_run) and stderr_is_terminal()
     with (_progress_bar() if show else _NoProgress()) as bar:
-        def progress(path: str, total: int | None, already: int):
-            task = bar.add_task(path, total=total, completed=already, unit="bytes")
-            return lambda n: bar.advance(task, n)
+        def downloading(dataset_id: str):
+            """One bar per dataset: bytes of all its files, and how many files are done."""
+            task: list = []
+
+            def update(t) -> None:  # a fetchers.parallel.Totals, from the download threads
+                label = f"{dataset_id}: {t.files_done}/{t.files} files"
+                if not task:
+                    task.append(bar.add_task(label, total=t.bytes_total, completed=t.bytes_done, unit="bytes"))
+                bar.update(task[0], description=label, completed=t.bytes_done, total=t.bytes_total)
+
+            return update
 
         def normalizing(dataset_id: str):
             """Records read so far, as a bar without a total; the task appears with the first batch."""
@@ -82,7 +91,8 @@ def fetch(
             reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
                                      raw_only=raw_only, strict=strict, allow_empty=allow_empty, include=include, shards=shards,
                                      max_bytes=parse_size(max_bytes) if max_bytes else None,
-                                     progress=progress if show else None, strict_catalogs=strict_catalogs,
+                                     overall=downloading(dataset_id) if show else None, jobs=jobs,
+                                     strict_catalogs=strict_catalogs,
                                      normalize_progress=normalizing(dataset_id) if show else None))
     if as_json:
         print_json([r.as_dict() for r in reports])

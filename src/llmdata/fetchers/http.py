@@ -86,9 +86,11 @@ def auth_headers(url: str) -> dict[str, str]:
     return {}
 
 
-def new_client() -> httpx.Client:
+def new_client(jobs: int = 1) -> httpx.Client:
+    """One client for a whole fetch; thread-safe, its pool keeps a connection alive per concurrent download."""
     timeout = httpx.Timeout(connect=15.0, read=60.0, write=60.0, pool=15.0)
-    return httpx.Client(timeout=timeout, follow_redirects=False,
+    limits = httpx.Limits(max_connections=max(100, 2 * jobs), max_keepalive_connections=max(20, 2 * jobs))
+    return httpx.Client(timeout=timeout, follow_redirects=False, limits=limits,
                         headers={"user-agent": "llmdata", "accept-encoding": "identity"})
 
 

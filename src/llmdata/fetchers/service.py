@@ -22,7 +22,8 @@ from ..store import atomic, layout, ledger
 from .sources import Resolved, resolver_for
 from .sources.url import store_name
 from .http import new_client
-from .transfer import ProgressFn, download
+from .parallel import TotalsFn, download_all
+from .transfer import ProgressFn
 from .verify import sha256_file
 
 
@@ -116,8 +117,14 @@ class Subset:
 
 
 def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | None = None,
-                client=None, subset: Subset = Subset()) -> FetchReport:
-    """Fetch one catalog entry (see module docstring); returns what is now in the store."""
+                client=None, subset: Subset = Subset(), jobs: int | None = None,
+                overall: TotalsFn | None = None) -> FetchReport:
+    """Fetch one catalog entry (see module docstring); returns what is now in the store.
+
+    Up to ``jobs`` files download at once (default ``LLMDATA_JOBS``, 8); ``progress``
+    follows each file (from worker threads), ``overall`` the whole dataset.
+    """
+    jobs = settings.jobs() if jobs is None else max(1, int(jobs))
     if entry.access == "manual":
         raise ManualDownloadRequired(
             f"{entry.id} cannot be downloaded automatically",
@@ -129,7 +136,7 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
         raise OfflineError(f"offline mode is on and {entry.id} is not in the store",
                            hint="unset LLMDATA_OFFLINE / HF_HUB_OFFLINE to download it")
     own_client = client is None
-    client = client or new_client()
+    client = client or new_client(jobs)
     failures: list[str] = []
     first_error: FetchError | None = None
     try:
@@ -141,7 +148,8 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
                                    archives=any(f.extract for f in resolved.files))
                 if subset:
                     resolved.files = subset.apply(resolved.files)
-                report = _fetch_resolved(entry, resolved, dry_run, progress, client, failures)
+                report = _fetch_resolved(entry, resolved, dry_run, client, failures,
+                                         _Transfer(jobs, progress, overall))
                 report.partial = bool(subset)
                 return report
             except (DiskFullError, LayoutError):
@@ -193,7 +201,24 @@ def check_splits_cover(entry: Entry, names: list[str], *, archives: bool = False
                                    "fix `splits:` in the entry")
 
 
-def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, progress, client, failures) -> FetchReport:
+@dataclass(frozen=True)
+class _Transfer:
+    """How to run the downloads: concurrency and the two progress callbacks."""
+
+    jobs: int
+    progress: ProgressFn | None = None
+    overall: TotalsFn | None = None
+
+
+def _extract_after(remote, verified) -> None:
+    if remote.extract:
+        from .archives import extract
+
+        extract(verified.path)
+
+
+def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, client, failures,
+                    transfer: _Transfer) -> FetchReport:
     directory = layout.raw_dir(entry.id, resolved.revision)
     location = redact_url(resolved.location)
     report = FetchReport(entry.id, resolved.kind, location, resolved.revision, resolved.pinned,
@@ -204,19 +229,15 @@ def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, progress, c
         report.files = [{"path": f.path, "size": f.pin.size, "sha256": f.pin.sha256, "url": redact_url(f.url),
                          "present": dests[f.path].is_file()} for f in resolved.files]
         return report
-    for remote in resolved.files:
-        dest = dests[remote.path]
-        try:
-            verified = download(client, remote, dest, progress=progress)
-        except UpstreamChangedError as exc:
-            exc.hint = UpstreamChangedError.repin_hint(entry.id)
-            raise
-        if remote.extract:
-            from .archives import extract
-
-            extract(dest)
-        report.files.append({"path": remote.path, "size": verified.size, "sha256": verified.sha256,
-                             "url": verified.url, "pinned": remote.pin.pinned})
+    try:
+        done = download_all(client, resolved.files, dests, jobs=transfer.jobs, progress=transfer.progress,
+                            overall=transfer.overall, after=_extract_after)
+    except UpstreamChangedError as exc:
+        exc.hint = UpstreamChangedError.repin_hint(entry.id)
+        raise
+    report.files = [{"path": remote.path, "size": verified.size, "sha256": verified.sha256,
+                     "url": verified.url, "pinned": remote.pin.pinned}
+                    for remote, verified in zip(resolved.files, done)]
     ledger.record(entry.id, resolved.kind, location, resolved.revision, resolved.pinned, report.files)
     return report
 

@@ -37,7 +37,7 @@ from ..errors import DiskFullError, FetchError, IntegrityError, UpstreamChangedE
 from ..store import layout
 from . import scratch
 from .http import is_retryable_status, open_stream, raise_for_status, retry_or_raise, rewrite
-from .verify import BackgroundHash, Pin, compare, hash_prefix, verify
+from .verify import Pin, compare, hash_prefix, streaming_hash, verify
 
 # None: each piece as the transport received it (httpcore reads 64 KiB). Larger pieces
 # (iter_raw(1-4 MiB)) measured no faster on the loopback benchmark, and the chunker's
@@ -197,7 +197,7 @@ def _stream_into(response: httpx.Response, part: Path, offset: int, digest, remo
     """Append the body to ``part`` from ``offset``, hashing on the side; stop one byte past the pinned size."""
     limit = remote.pin.size + 1 if remote.pin.size is not None else None
     received = offset
-    hasher = BackgroundHash(digest)
+    hasher = streaming_hash(digest, None if remote.pin.size is None else remote.pin.size - offset)
     try:
         with open(part, "r+b" if offset else "wb") as fh:
             fh.seek(offset)

@@ -95,6 +95,24 @@ class BackgroundHash:
         self.thread.join()
 
 
+class InlineHash:
+    """SHA-256 on the streaming thread: for small files, where starting a thread costs more than hashing."""
+
+    def __init__(self, digest) -> None:
+        self.digest = digest
+        self.update = digest.update
+
+    def finish(self) -> None:
+        return None
+
+
+def streaming_hash(digest, remaining: int | None):
+    """The hasher for a body of ``remaining`` bytes (None: unknown): a thread only when it can pay for itself."""
+    if remaining is not None and remaining <= BackgroundHash.BLOCK:
+        return InlineHash(digest)
+    return BackgroundHash(digest)
+
+
 # ------------------------------------------------------------------ checking
 
 
