@@ -82,8 +82,8 @@ class _SplitRun:
         key = _reason_key(reason)
         self.counts.reject_reasons[key] = self.counts.reject_reasons.get(key, 0) + 1
 
-    def rows(self, position, record: object) -> None:
-        """The row converter on one record: rows written, or the record rejected with its reason."""
+    def convert(self, position, record: object) -> list[dict] | None:
+        """The row converter on one record: its rows, complete; None when it is rejected (and recorded as such)."""
         if isinstance(record, BadRecord):
             return self.reject(position, record.reason, record.raw)
         if not isinstance(record, dict):
@@ -96,6 +96,7 @@ class _SplitRun:
             return self.reject(position, "the converter produced no rows", record)
         self.counts.written += 1
         base = rows[0].native_id or f"{position.file}:{position.number}"
+        out = []
         for k, row in enumerate(rows):
             for flag in row.flags:
                 self.counts.flagged[flag] = self.counts.flagged.get(flag, 0) + 1
@@ -104,32 +105,55 @@ class _SplitRun:
             row.fields["id"] = base if len(rows) == 1 else f"{base}#{k}"
             row.fields["source"] = self.source
             row.fields["meta"] = orjson.dumps(meta, default=str).decode()
-            self.writer.add(row.fields)
+            out.append(row.fields)
+        return out
+
+    def rows(self, position, record: object) -> None:
+        for fields in self.convert(position, record) or ():
+            self.writer.add(fields)
+
+    def place(self, n: int, result, columns: dict, left) -> None:
+        """A twin's result for ``n`` rows, written in their order: the rows it converted (``columns``: all of
+        the format's columns for them) and those it left to the row converter (``left(i)`` -> position, record)."""
+        import numpy as np
+
+        produced = [(i, rows) for i in result.leave if (rows := self.convert(*left(i)))]
+        kept = n - len(result.leave)
+        self.counts.written += kept
+        if not produced:
+            return self.writer.add_columns(columns)
+        kept_index = np.setdiff1d(np.arange(n), np.asarray(result.leave, dtype=np.int64))
+        start = 0
+        for i, rows in produced:  # rows the row converter kept go between the twin's, where they were read
+            cut = int(np.searchsorted(kept_index, i))
+            if cut > start:
+                self.writer.add_columns(_slice(columns, start, cut))
+            for fields in rows:
+                self.writer.add(fields)
+            start = cut
+        if start < kept:
+            self.writer.add_columns(_slice(columns, start, kept))
         return None
 
     def batch(self, items: list) -> None:
         """A batch through the columnar twin when there is one; row by row otherwise."""
         where = [i for i, (_, rec) in enumerate(items) if isinstance(rec, dict)]
         result = self.conv.batch([items[i][1] for i in where], self.spec.options) if self.conv.batch and where else None
-        if result is None:
+        if result is None or len(where) < len(items):
             for position, record in items:
                 self.rows(position, record)
             return
-        columns, rejected = result
-        by_row = set(range(len(items))) - set(where)
-        by_row.update(where[i] for i in rejected)
-        for index in sorted(by_row):  # in file order; the row converter says why each one fails
-            self.rows(*items[index])
-        kept = [items[i] for i in where if i not in by_row]
-        consumed = columns.pop("consumed")
-        plain = columns.pop("plain", False)
+        leave = set(result.leave)
+        kept = [rec for i, (_, rec) in enumerate(items) if i not in leave]
+        positions = [pos for i, (pos, _) in enumerate(items) if i not in leave]
+        consumed = result.consumed
         dumps = orjson.dumps
-        metas = ["{}"] * len(kept) if plain else [
-            "{}" if rec.keys() <= consumed else dumps({k: v for k, v in rec.items() if k not in consumed},
-                                                      default=str).decode() for _, rec in kept]
-        ids = [f"{pos.file}:{pos.number}" for pos, _ in kept]
-        self.writer.add_columns({"id": ids, "source": [self.source] * len(kept), "meta": metas, **columns})
-        self.counts.written += len(kept)
+        metas = ["{}" if rec.keys() <= consumed else
+                 dumps({k: v for k, v in rec.items() if k not in consumed}, default=str).decode() for rec in kept]
+        natives = result.native_ids.to_pylist() if result.native_ids is not None else [None] * len(kept)
+        ids = [native if native is not None else f"{pos.file}:{pos.number}" for native, pos in zip(natives, positions)]
+        self.place(len(items), result, {"id": ids, "source": [self.source] * len(kept), "meta": metas,
+                                        **result.columns}, lambda i: items[i])
 
     def finish(self, split: str) -> SplitCounts:
         """Close the writer and complete the counts with what it wrote."""
@@ -144,9 +168,7 @@ def convert_split(inputs: list[tuple[Path, str]], conv: Converter, spec: FormatS
                   directory: Path, strict: bool = False, progress=None) -> SplitCounts:
     """Convert the files of one split into ``directory``; ``inputs`` are (path, name shown in positions)."""
     if _arrow_eligible(conv, spec, inputs):
-        counts = _convert_split_arrow(inputs, spec, conv, source, split, directory, strict, progress)
-        if counts is not None:
-            return counts
+        return _convert_split_arrow(inputs, spec, conv, source, split, directory, strict, progress)
     run = _SplitRun(conv, spec, source, split, directory, strict)
     pending: list = []
     by_file = spec.options.get("subject_from") == "filename"
@@ -211,69 +233,145 @@ def _subject_from(name: str) -> str:
     return stem
 
 
+def _slice(columns: dict, start: int, stop: int) -> dict:
+    return {name: values[start:stop] if isinstance(values, list) else values.slice(start, stop - start)
+            for name, values in columns.items()}
+
+
 def _arrow_eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
     """Plain UTF-8 JSON Lines files and a converter with a table twin: pyarrow's JSON reader can do the parsing."""
     from .readers import is_plain_jsonl
 
     return (conv.table is not None and spec.reader in ("json", "jsonl") and spec.encoding == "utf-8"
+            and not spec.options.get("records") and not spec.options.get("subject_from")
             and all(is_plain_jsonl(path) for path, _ in inputs))
 
 
+CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
+
+
+def _line_chunks(path: Path, size: int):
+    """The file in pieces of about ``size`` bytes that end at a line end (the last one perhaps not)."""
+    with open(path, "rb") as fh:
+        rest = b""
+        while block := fh.read(size):
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            yield data[:cut + 1]
+            rest = data[cut + 1:]
+        if rest:
+            yield rest
+
+
 def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
-                         strict: bool, progress=None) -> SplitCounts | None:
-    """Parse with pyarrow's JSON reader and convert whole blocks; None means "use the record path".
+                         strict: bool, progress=None) -> SplitCounts:
+    """Parse JSON Lines with pyarrow's JSON reader and convert whole chunks through the converter's table twin.
 
-    Rows map to lines only when the file has no blank lines, which is checked by
-    counting: any surprise (a malformed line, a type change between blocks, extra
-    fields) abandons this attempt before anything is published.
+    A chunk is a run of whole lines (16 MiB). Its rows map to its lines only
+    when it has no blank line, which is checked by counting; a chunk pyarrow
+    cannot read as one table (a malformed line, a type change, a blank line,
+    invalid UTF-8) or the twin declines goes through the record path, and the
+    rows a twin leaves are parsed from their lines by the record path's parser.
     """
-    import pyarrow as pa
-    import pyarrow.json as pj
-
-    from .readers import Position, count_lines
-
-    table_fn = conv.table
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
         for path, name in inputs:
-            lines = count_lines(path)
-            row = 0
-            with pj.open_json(path, read_options=pj.ReadOptions(block_size=4 << 20)) as reader:
-                for batch in reader:
-                    table = pa.Table.from_batches([batch])
-                    result = table_fn(table, spec.options)
-                    if result is None:
-                        raise _UseRecordPath
-                    messages, rejected = result
-                    skip = set(rejected)
-                    for index in rejected:
-                        record = {k: v for k, v in table.slice(index, 1).to_pylist()[0].items() if v is not None}
-                        run.rows(Position(name, "line", row + index + 1), record)
-                    n = table.num_rows
-                    ids = [f"{name}:{row + i + 1}" for i in range(n) if i not in skip]
-                    run.writer.add_columns({"id": ids, "source": [source] * len(ids), "meta": ["{}"] * len(ids),
-                                            "messages": messages})
-                    run.counts.read += n
-                    run.counts.written += len(ids)
-                    row += n
-                    if progress is not None:
-                        progress(run.counts.read)
-            if row != lines:
-                raise _UseRecordPath
+            line = 0
+            for chunk in _line_chunks(path, CHUNK):
+                lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+                _arrow_chunk(run, chunk, name, line, lines)
+                line += lines
+                if progress is not None:
+                    progress(run.counts.read)
         return run.finish(split)
-    except (_UseRecordPath, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        run.writer.abort()
-        for leftover in directory.glob(f"{split}-*.parquet"):
-            leftover.unlink()
-        (directory / f"{split}.rejects.jsonl").unlink(missing_ok=True)
-        return None
     except BaseException:
         run.writer.abort()
         raise
 
 
-class _UseRecordPath(Exception):
-    """The fast path met something only the record path handles exactly."""
+def _arrow_chunk(run: _SplitRun, chunk: bytes, name: str, first: int, lines: int) -> None:
+    """One chunk of JSON Lines (its first line is line ``first + 1`` of the file) through the table twin."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .converters.columnar import read_jsonl
+    from .readers import Position, iter_jsonl, parse_line
+
+    table = read_jsonl(chunk)
+    result = None
+    if table is not None and table.num_rows == lines:
+        try:
+            table.validate(full=True)  # pyarrow's JSON reader does not check UTF-8 itself
+            result = run.conv.table(table, run.spec.options)
+        except pa.ArrowInvalid:
+            result = None
+    if result is None:
+        pending = []
+        for item in iter_jsonl(io.BytesIO(chunk), name, start=first + 1):
+            pending.append(item)
+            if len(pending) >= BATCH:
+                run.counts.read += len(pending)
+                run.batch(pending)
+                pending = []
+        run.counts.read += len(pending)
+        run.batch(pending)
+        return
+    import numpy as np
+
+    run.counts.read += lines
+    split_lines = None
+
+    def raw(i: int) -> bytes:
+        nonlocal split_lines
+        if split_lines is None:
+            split_lines = chunk.split(b"\n")
+        return split_lines[i]
+
+    kept = np.setdiff1d(np.arange(lines), np.asarray(result.leave, dtype=np.int64))
+    numbers = pa.array(kept + first + 1).cast(pa.string())
+    ids = pc.binary_join_element_wise(f"{name}:", numbers, "")
+    if result.native_ids is not None:
+        ids = pc.coalesce(result.native_ids, ids)
+    columns = {"id": ids, "source": pa.array([run.source]).take(pa.array(np.zeros(len(kept), dtype=np.int8))),
+               "meta": _arrow_meta(table, result.consumed, kept, raw), **result.columns}
+    run.place(lines, result, columns, lambda i: (Position(name, "line", first + i + 1), parse_line(raw(i))))
+
+
+_JSON_ESCAPES = r'["\\\x00-\x1f]'
+
+
+def _arrow_meta(table, consumed: frozenset, kept, raw):
+    """The ``meta`` JSON of the kept rows: the fields the converter did not consume, exactly as orjson writes them.
+
+    Without such fields it is ``{}``; one string or integer field without nulls is
+    assembled in Arrow (a null may be a missing key, and key order is only known
+    from the line); anything else is taken from the line itself.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    extra = [name for name in table.column_names if name not in consumed]
+    if not extra:
+        return pa.array(["{}"]).take(pa.array(np.zeros(len(kept), dtype=np.int8)))
+    if len(extra) == 1:
+        column = table.column(extra[0]).combine_chunks().take(pa.array(kept))
+        head = "{" + orjson.dumps(extra[0]).decode() + ":"
+        if column.null_count == 0 and column.type == pa.string() and \
+                not pc.any(pc.match_substring_regex(column, _JSON_ESCAPES)).as_py():
+            return pc.binary_join_element_wise(head + '"', column, '"}', "")
+        if column.null_count == 0 and pa.types.is_integer(column.type):
+            return pc.binary_join_element_wise(head, column.cast(pa.string()), "}", "")
+    from .readers import parse_line
+
+    dumps = orjson.dumps
+    return [dumps({k: v for k, v in parse_line(raw(i)).items() if k not in consumed}, default=str).decode()
+            for i in kept.tolist()]
 
 
 def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, source: str, out_dir: Path,

@@ -122,26 +122,28 @@ def _decode(data: bytes, encoding: str, where: str) -> str:
         ) from None
 
 
-def iter_jsonl(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Position, object]]:
+def iter_jsonl(handle, name: str, encoding: str = "utf-8", start: int = 1) -> Iterator[tuple[Position, object]]:
     new = tuple.__new__
-    for number, line in enumerate(handle, start=1):
+    for number, line in enumerate(handle, start=start):
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         if not line.strip():
             continue
-        pos = new(Position, (name, "line", number))
-        try:
-            text = line if encoding == "utf-8" else line.decode(encoding).encode("utf-8")
-            yield pos, orjson.loads(text)
-        except UnicodeDecodeError as exc:
-            yield pos, BadRecord(f"not valid {encoding} at byte {exc.start} of the line", line[:200].decode("utf-8", "replace"))
-        except orjson.JSONDecodeError as exc:
-            value = _json_with_nan(line)
-            if value is not None:
-                yield pos, value
-                continue
-            reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"invalid JSON: {exc}"
-            yield pos, BadRecord(reason, line[:200].decode("utf-8", "replace"))
+        yield new(Position, (name, "line", number)), parse_line(line, encoding)
+
+
+def parse_line(line: bytes, encoding: str = "utf-8") -> object:
+    """One JSON Lines line as a value, or a :class:`BadRecord` saying why it is not one."""
+    try:
+        return orjson.loads(line if encoding == "utf-8" else line.decode(encoding).encode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return BadRecord(f"not valid {encoding} at byte {exc.start} of the line", line[:200].decode("utf-8", "replace"))
+    except orjson.JSONDecodeError as exc:
+        value = _json_with_nan(line)
+        if value is not None:
+            return value
+        reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"invalid JSON: {exc}"
+        return BadRecord(reason, line[:200].decode("utf-8", "replace"))
 
 
 def iter_json_array(data: bytes, name: str) -> Iterator[tuple[Position, object]]:
