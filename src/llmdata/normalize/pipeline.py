@@ -251,19 +251,25 @@ CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
 
 
 def _line_chunks(path: Path, size: int):
-    """The file in pieces of about ``size`` bytes that end at a line end (the last one perhaps not)."""
-    with open(path, "rb") as fh:
-        rest = b""
+    """The file in pieces of about ``size`` bytes that end at a line end (the last one perhaps not).
+
+    A piece is (bytes read, length used): the partial line after the last line
+    end is read again with the next piece (a seek back), so nothing is copied.
+    """
+    with open(path, "rb", buffering=0) as fh:
         while block := fh.read(size):
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                rest = data
-                continue
-            yield data[:cut + 1]
-            rest = data[cut + 1:]
-        if rest:
-            yield rest
+            cut = block.rfind(b"\n") + 1
+            while cut == 0:  # no line end yet: a line longer than a piece, or the file's last line
+                more = fh.read(size)
+                if not more:
+                    break
+                block += more
+                cut = block.rfind(b"\n") + 1
+            if cut in (0, len(block)):
+                yield block, len(block)
+            else:
+                fh.seek(cut - len(block), 1)
+                yield block, cut
 
 
 def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
@@ -280,9 +286,9 @@ def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str
     try:
         for path, name in inputs:
             line = 0
-            for chunk in _line_chunks(path, CHUNK):
-                lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-                _arrow_chunk(run, chunk, name, line, lines)
+            for block, end in _line_chunks(path, CHUNK):
+                lines = block.count(b"\n", 0, end) + (block[end - 1:end] != b"\n")
+                _arrow_chunk(run, block, end, name, line, lines)
                 line += lines
                 if progress is not None:
                     progress(run.counts.read)
@@ -292,8 +298,8 @@ def _convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str
         raise
 
 
-def _arrow_chunk(run: _SplitRun, chunk: bytes, name: str, first: int, lines: int) -> None:
-    """One chunk of JSON Lines (its first line is line ``first + 1`` of the file) through the table twin."""
+def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, lines: int) -> None:
+    """One chunk of JSON Lines, ``block[:end]`` (its first line is line ``first + 1`` of the file), through the twin."""
     import io
 
     import pyarrow as pa
@@ -302,14 +308,11 @@ def _arrow_chunk(run: _SplitRun, chunk: bytes, name: str, first: int, lines: int
     from .converters.columnar import read_jsonl
     from .readers import Position, iter_jsonl, parse_line
 
+    chunk = memoryview(block)[:end]
     table = read_jsonl(chunk)
     result = None
     if table is not None and table.num_rows == lines:
-        try:
-            table.validate(full=True)  # pyarrow's JSON reader does not check UTF-8 itself
-            result = run.conv.table(table, run.spec.options)
-        except pa.ArrowInvalid:
-            result = None
+        result = run.conv.table(table, run.spec.options)
     if result is None:
         pending = []
         for item in iter_jsonl(io.BytesIO(chunk), name, start=first + 1):
@@ -329,7 +332,7 @@ def _arrow_chunk(run: _SplitRun, chunk: bytes, name: str, first: int, lines: int
     def raw(i: int) -> bytes:
         nonlocal split_lines
         if split_lines is None:
-            split_lines = chunk.split(b"\n")
+            split_lines = bytes(chunk).split(b"\n")
         return split_lines[i]
 
     kept = np.setdiff1d(np.arange(lines), np.asarray(result.leave, dtype=np.int64))

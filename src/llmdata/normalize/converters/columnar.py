@@ -577,24 +577,26 @@ def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = 
     return batch
 
 
-def read_jsonl(data: bytes):
-    """JSON Lines bytes as an Arrow table (None when pyarrow cannot read them as one table).
+def read_jsonl(data):
+    """JSON Lines bytes as a valid Arrow table; None when pyarrow cannot read them as one.
 
     Blocks of 4 MiB are parsed on all cores; a line longer than a block is
-    retried as one block.
+    retried as one block. The table is validated in full: pyarrow's JSON reader
+    does not check UTF-8, and (pyarrow 26) a null object as the first item of a
+    list of objects yields list offsets beyond the values.
     """
-    import io
-
     import pyarrow as pa
     import pyarrow.json as pj
 
     errors = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
-    try:
-        return pj.read_json(io.BytesIO(data), read_options=pj.ReadOptions(block_size=4 << 20))
-    except errors as exc:
-        if "straddling" not in str(exc) or len(data) < 4 << 20:
-            return None
-    try:
-        return pj.read_json(io.BytesIO(data), read_options=pj.ReadOptions(block_size=len(data) + 1))
-    except errors:
-        return None
+    block = 4 << 20
+    for attempt in range(2):
+        try:
+            table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), read_options=pj.ReadOptions(block_size=block))
+            table.validate(full=True)
+            return table
+        except errors as exc:
+            if attempt or "straddling" not in str(exc) or len(data) < block:
+                return None
+            block = len(data) + 1
+    return None
