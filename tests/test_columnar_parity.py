@@ -231,3 +231,32 @@ def test_twins_keep_rows_in_file_order_when_the_record_function_keeps_a_left_row
 def test_every_chat_and_preference_converter_with_many_rows_has_twins():
     for name in ("alpaca", "sharegpt", "openai-messages", "conversation-pairs", "hh-rlhf", "pairwise"):
         assert REGISTRY[name].table is not None and REGISTRY[name].batch is not None, name
+
+
+def test_json_arrays_are_streamed_and_read_like_before(tmp_path):
+    import io
+
+    from llmdata.normalize.readers import ReadError, iter_json_auto, iter_json_array
+
+    records = [{"i": i, "text": "x" * 100, "f": i / 3} for i in range(20_000)]
+    data = json.dumps(records).encode()
+
+    class Counting(io.BufferedReader):
+        consumed = 0
+
+        def read(self, size=-1):
+            chunk = super().read(size)
+            Counting.consumed += len(chunk)
+            return chunk
+
+    items = iter_json_auto(Counting(io.BytesIO(data)), "a.json")
+    assert next(items)[1] == records[0]
+    assert Counting.consumed < len(data) // 4  # the first item came before the rest was read
+    assert [r for _, r in items] == records[1:]
+    for raw in (b'\xef\xbb\xbf[{"a": 1}, {"a": [1.5, null]}]', b'[{"a": 1}, {"a": NaN}, {"b": "c"}]', b"[]"):
+        streamed = list(iter_json_auto(io.BufferedReader(io.BytesIO(raw)), "a.json"))
+        whole = list(iter_json_array(raw.removeprefix(b"\xef\xbb\xbf"), "a.json"))
+        assert [(tuple(p), repr(r)) for p, r in streamed] == [(tuple(p), repr(r)) for p, r in whole]
+    for damaged in (b'[{"a": 1}, {"a": ', b'[{"a": 1}] trailing'):
+        with pytest.raises(ReadError):
+            list(iter_json_auto(io.BufferedReader(io.BytesIO(damaged)), "a.json"))

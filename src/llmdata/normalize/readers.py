@@ -10,7 +10,7 @@ Encoding: strict UTF-8 (a BOM is stripped); GB18030 only when the catalog
 says so. A JSONL line that is not UTF-8 or not JSON becomes a
 :class:`BadRecord` (the converter step rejects it with its line number);
 damage that makes the rest of a file unreadable raises :class:`ReadError`.
-Memory stays bounded for JSONL, CSV/TSV and Parquet, which are streamed.
+Memory stays bounded for JSONL, JSON arrays (ijson), CSV/TSV and Parquet, which are streamed.
 """
 
 from __future__ import annotations
@@ -158,6 +158,42 @@ def iter_json_array(data: bytes, name: str) -> Iterator[tuple[Position, object]]
         yield new(Position, (name, "item", index)), item
 
 
+def stream_json_array(handle, name: str) -> Iterator[tuple[Position, object]]:
+    """The items of a JSON array, parsed incrementally (ijson's C backend): memory is bounded by one item.
+
+    Values are what orjson gives (floats as float, not Decimal). What yajl
+    refuses (NaN, which pandas writes for a missing cell; a damaged file) is
+    parsed again whole, as before, and the items not yet given are given from
+    there, so the result is the same; without ijson, or when the handle cannot
+    be read again, the array is parsed whole (orjson: about 3.5x the file's size).
+    """
+    try:
+        import ijson
+    except ImportError:
+        ijson = None
+    if ijson is None or not handle.seekable() or "yajl2_c" not in ijson.backend:
+        data = handle.read()
+        yield from iter_json_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name)
+        return
+    start = handle.tell()
+    if handle.peek(3)[:3] == b"\xef\xbb\xbf":
+        handle.read(3)
+    new = tuple.__new__
+    index = 0
+    try:
+        for item in ijson.items(handle, "item", use_float=True, buf_size=1 << 16):
+            yield new(Position, (name, "item", index)), item
+            index += 1
+        return
+    except (ijson.JSONError, ValueError):
+        pass
+    handle.seek(start)
+    data = handle.read()
+    for position, item in iter_json_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name):
+        if position.number >= index:
+            yield position, item
+
+
 def _json_with_nan(data: bytes):
     """Python's JSON parser, which accepts NaN and Infinity; None when the bytes are not JSON even so."""
     if b"NaN" not in data and b"Infinity" not in data:
@@ -204,9 +240,8 @@ def iter_json_auto(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple
         if is_jsonl:
             yield from iter_jsonl(handle, name, encoding)
             return
-    if first == b"[" and encoding == "utf-8":  # orjson parses bytes without a decode pass
-        data = handle.read()
-        yield from iter_json_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name)
+    if first == b"[" and encoding == "utf-8":
+        yield from stream_json_array(handle, name)
         return
     yield from iter_json_document(_decode(handle.read(), encoding, name), name)
 
