@@ -15,7 +15,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from llmdata.normalize import pipeline
+from llmdata.normalize import arrowpath
 from llmdata.normalize.converters import REGISTRY
 from llmdata.normalize.pipeline import FormatSpec, normalize
 
@@ -172,7 +172,7 @@ def test_jsonl_fast_path_matches_the_record_function(tmp_path, monkeypatch, name
         lines.insert(9, '{"broken": ')
     raw = tmp_path / "data.jsonl"
     raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    monkeypatch.setattr(pipeline, "CHUNK", chunk)
+    monkeypatch.setattr(arrowpath, "CHUNK", chunk)
     conv = REGISTRY[name]
     calls = []
 

@@ -344,11 +344,11 @@ def test_arrow_reader_path_matches_the_record_path(tmp_path, monkeypatch, blank_
     raw = tmp_path / "plain.jsonl"
     raw.write_text("\n".join(lines) + "\n")
     spec = FormatSpec("jsonl", "alpaca")
-    from llmdata.normalize import pipeline
+    from llmdata.normalize import arrowpath
 
     probe = tmp_path / "probe"
     probe.mkdir()
-    counts = pipeline._convert_split_arrow([(raw, "plain.jsonl")], spec, REGISTRY["alpaca"], "s", "train", probe, False)
+    counts = arrowpath.convert_split_arrow([(raw, "plain.jsonl")], spec, REGISTRY["alpaca"], "s", "train", probe, False)
     assert (counts.read, counts.written, counts.rejected) == (30, 28, 2)
     assert list(probe.glob("*.parquet"))
     fast = normalize({"train": [(raw, "plain.jsonl")]}, spec, source="s", out_dir=tmp_path / "fast")

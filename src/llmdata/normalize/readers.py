@@ -395,33 +395,3 @@ def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) 
                     raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members",
                                     hint="zip members are read as json, jsonl, csv, tsv or text; for other files "
                                          "set `extract: true` on the source and name the unpacked files in splits")
-
-
-def is_plain_jsonl(path: Path) -> bool:
-    """Uncompressed, BOM-less JSON Lines: what pyarrow's JSON reader parses exactly like we do."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd"):
-        return False
-    first_line = head.split(b"\n", 1)[0].strip()
-    if not first_line.startswith(b"{"):
-        return False
-    try:
-        orjson.loads(first_line)
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-def count_lines(path: Path) -> int:
-    """Lines in a file (a last line without a newline counts)."""
-    count = 0
-    last = b"\n"
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(16 << 20), b""):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (0 if last == b"\n" else 1)

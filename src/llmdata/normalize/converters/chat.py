@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from .base import DEFAULT_ROLES, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map
-from .columnar import alpaca_batch, alpaca_table, openai_table, pairs_table, sharegpt_table, table_batch
+from .columnar import table_batch
+from .columnar_chat import alpaca_batch, alpaca_table, openai_table, pairs_table, sharegpt_table
 
 
 def _alpaca_messages(record: dict, o: dict, used: set[str]) -> list[dict]:

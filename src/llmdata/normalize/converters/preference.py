@@ -6,7 +6,8 @@ import re
 
 from .base import Reject, Row, check_pair, choice, column, columns, converter, map_role, msg, need_str, role_map
 from .base import DEFAULT_ROLES
-from .columnar import hh_table, pairwise_floats, pairwise_table, table_batch
+from .columnar import table_batch
+from .columnar_preference import hh_table, pairwise_floats, pairwise_table
 
 _HH_TURN = re.compile(r"\n\n(Human|Assistant): ?")
 
