@@ -13,6 +13,7 @@ Ratios: llmdata / limit (target <= 2) and datasets.map / llmdata (target >= 8).
     python benchmarks/convert_chat.py [--records 500000] [--rounds 3] [--layouts sharegpt,hh-rlhf]
     python benchmarks/convert_chat.py --records 20000 --rounds 1        # a quick look
     python benchmarks/convert_chat.py --memory-gb 3 --methods llmdata   # bounded memory on a 3 GB JSONL
+    python benchmarks/convert_chat.py --memory-gb 1 --array --methods llmdata --rounds 1   # ... on a 1 GB JSON array
 """
 
 from __future__ import annotations
@@ -78,8 +79,11 @@ WORDS = ["数据", "模型", "训练", "the", "model", "data", "answer", "questi
          "because", "所以", "我们"]
 
 
-def make_input(path: Path, layout: str, records: int = 0, size: int = 0) -> int:
-    """Generated records in the layout's real raw schema; until ``records`` or ``size`` bytes are written."""
+def make_input(path: Path, layout: str, records: int = 0, size: int = 0, array: bool = False) -> int:
+    """Generated records in the layout's real raw schema; until ``records`` or ``size`` bytes are written.
+
+    ``array``: one JSON array (the record path, streamed with ijson) instead of JSON Lines.
+    """
     rng = random.Random(0)
 
     def text(n):
@@ -87,6 +91,7 @@ def make_input(path: Path, layout: str, records: int = 0, size: int = 0) -> int:
 
     written = count = 0
     with open(path, "w", encoding="utf-8") as fh:
+        fh.write("[\n" if array else "")
         while (records and count < records) or (size and written < size):
             if layout == "sharegpt":
                 turns = []
@@ -99,10 +104,11 @@ def make_input(path: Path, layout: str, records: int = 0, size: int = 0) -> int:
                                  for _ in range(rng.randint(0, 2))) + f"\n\nHuman: {text(rng.randint(5, 30))}"
                 rec = {"chosen": shared + f"\n\nAssistant: {text(rng.randint(10, 80))}",
                        "rejected": shared + f"\n\nAssistant: {text(rng.randint(10, 80))}"}
-            line = json.dumps(rec, ensure_ascii=False) + "\n"
+            line = ("," if array and count else "") + json.dumps(rec, ensure_ascii=False) + "\n"
             fh.write(line)
             written += len(line.encode("utf-8"))
             count += 1
+        fh.write("]\n" if array else "")
     return count
 
 
@@ -129,17 +135,19 @@ def main() -> None:
     parser.add_argument("--layouts", default="sharegpt,hh-rlhf")
     parser.add_argument("--methods", default="llmdata,datasets.map,limit")
     parser.add_argument("--memory-gb", type=float, default=0, help="instead of --records: a file of this size")
+    parser.add_argument("--array", action="store_true", help="the input is one JSON array, not JSON Lines")
     parser.add_argument("--workdir", default=None, help="where the generated input goes (default: a temp dir)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="llmdata-chat-", dir=args.workdir))
     try:
         for layout in args.layouts.split(","):
-            src = work / f"{layout}.jsonl"
+            src = work / f"{layout}.{'json' if args.array else 'jsonl'}"
             count = make_input(src, layout, records=0 if args.memory_gb else args.records,
-                               size=int(args.memory_gb * 2**30))
+                               size=int(args.memory_gb * 2**30), array=args.array)
             methods = {"llmdata": LLMDATA, "datasets.map": DATASETS[layout], "limit": LIMIT}
             methods = {name: methods[name] for name in args.methods.split(",")}
-            print(f"{layout}: {count} records, JSONL {src.stat().st_size / 2**20:.0f} MiB, {args.rounds} round(s)",
+            print(f"{layout}: {count} records, {'JSON array' if args.array else 'JSONL'} "
+                  f"{src.stat().st_size / 2**20:.0f} MiB, {args.rounds} round(s)",
                   flush=True)
             results: dict[str, list] = {name: [] for name in methods}
             for _ in range(args.rounds):
