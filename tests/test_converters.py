@@ -340,18 +340,17 @@ def test_arrow_reader_path_matches_the_record_path(tmp_path, monkeypatch, blank_
     records[11] = {"instruction": "", "input": "", "output": "x"}
     lines = [json.dumps(r) for r in records]
     if blank_line:
-        lines.insert(5, "")  # row numbers no longer equal line numbers: the fast path must step aside
+        lines.insert(5, "")  # row numbers no longer equal line numbers: that chunk goes through the record path
     raw = tmp_path / "plain.jsonl"
     raw.write_text("\n".join(lines) + "\n")
     spec = FormatSpec("jsonl", "alpaca")
-    from llmdata.normalize import pipeline
+    from llmdata.normalize import arrowpath
 
     probe = tmp_path / "probe"
     probe.mkdir()
-    used = pipeline._convert_split_arrow([(raw, "plain.jsonl")], spec, REGISTRY["alpaca"], "s", "train", probe, False)
-    assert (used is None) == blank_line  # the fast path ran, or stepped aside for the blank line
-    assert blank_line or list(probe.glob("*.parquet"))
-    assert not blank_line or not list(probe.glob("*.parquet"))  # nothing left behind when it steps aside
+    counts = arrowpath.convert_split_arrow([(raw, "plain.jsonl")], spec, REGISTRY["alpaca"], "s", "train", probe, False)
+    assert (counts.read, counts.written, counts.rejected) == (30, 28, 2)
+    assert list(probe.glob("*.parquet"))
     fast = normalize({"train": [(raw, "plain.jsonl")]}, spec, source="s", out_dir=tmp_path / "fast")
     monkeypatch.setitem(REGISTRY, "alpaca", dataclasses.replace(REGISTRY["alpaca"], batch=None, table=None))
     slow = normalize({"train": [(raw, "plain.jsonl")]}, spec, source="s", out_dir=tmp_path / "slow")

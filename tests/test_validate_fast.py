@@ -33,7 +33,7 @@ def _mutations(entry: dict):
                 changed = copy.deepcopy(entry)
                 changed["sources"][i][key] = value
                 yield changed
-        for j, spec in enumerate(source.get("files", [])):
+        for j, spec in enumerate(source.get("files", [])[:2]):  # two files show each shape; 134 would be slow
             for key in list(spec):
                 for value in ("/abs", "a/../../b", -1, "z" * 64):
                     changed = copy.deepcopy(entry)

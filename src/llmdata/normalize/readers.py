@@ -10,7 +10,7 @@ Encoding: strict UTF-8 (a BOM is stripped); GB18030 only when the catalog
 says so. A JSONL line that is not UTF-8 or not JSON becomes a
 :class:`BadRecord` (the converter step rejects it with its line number);
 damage that makes the rest of a file unreadable raises :class:`ReadError`.
-Memory stays bounded for JSONL, CSV/TSV and Parquet, which are streamed.
+Memory stays bounded for JSONL, JSON arrays (ijson), CSV/TSV and Parquet, which are streamed.
 """
 
 from __future__ import annotations
@@ -122,26 +122,28 @@ def _decode(data: bytes, encoding: str, where: str) -> str:
         ) from None
 
 
-def iter_jsonl(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Position, object]]:
+def iter_jsonl(handle, name: str, encoding: str = "utf-8", start: int = 1) -> Iterator[tuple[Position, object]]:
     new = tuple.__new__
-    for number, line in enumerate(handle, start=1):
+    for number, line in enumerate(handle, start=start):
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         if not line.strip():
             continue
-        pos = new(Position, (name, "line", number))
-        try:
-            text = line if encoding == "utf-8" else line.decode(encoding).encode("utf-8")
-            yield pos, orjson.loads(text)
-        except UnicodeDecodeError as exc:
-            yield pos, BadRecord(f"not valid {encoding} at byte {exc.start} of the line", line[:200].decode("utf-8", "replace"))
-        except orjson.JSONDecodeError as exc:
-            value = _json_with_nan(line)
-            if value is not None:
-                yield pos, value
-                continue
-            reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"invalid JSON: {exc}"
-            yield pos, BadRecord(reason, line[:200].decode("utf-8", "replace"))
+        yield new(Position, (name, "line", number)), parse_line(line, encoding)
+
+
+def parse_line(line: bytes, encoding: str = "utf-8") -> object:
+    """One JSON Lines line as a value, or a :class:`BadRecord` saying why it is not one."""
+    try:
+        return orjson.loads(line if encoding == "utf-8" else line.decode(encoding).encode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return BadRecord(f"not valid {encoding} at byte {exc.start} of the line", line[:200].decode("utf-8", "replace"))
+    except orjson.JSONDecodeError as exc:
+        value = _json_with_nan(line)
+        if value is not None:
+            return value
+        reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"invalid JSON: {exc}"
+        return BadRecord(reason, line[:200].decode("utf-8", "replace"))
 
 
 def iter_json_array(data: bytes, name: str) -> Iterator[tuple[Position, object]]:
@@ -154,6 +156,42 @@ def iter_json_array(data: bytes, name: str) -> Iterator[tuple[Position, object]]
     new = tuple.__new__
     for index, item in enumerate(items):
         yield new(Position, (name, "item", index)), item
+
+
+def stream_json_array(handle, name: str) -> Iterator[tuple[Position, object]]:
+    """The items of a JSON array, parsed incrementally (ijson's C backend): memory is bounded by one item.
+
+    Values are what orjson gives (floats as float, not Decimal). What yajl
+    refuses (NaN, which pandas writes for a missing cell; a damaged file) is
+    parsed again whole, as before, and the items not yet given are given from
+    there, so the result is the same; without ijson, or when the handle cannot
+    be read again, the array is parsed whole (orjson: about 3.5x the file's size).
+    """
+    try:
+        import ijson
+    except ImportError:
+        ijson = None
+    if ijson is None or not handle.seekable() or "yajl2_c" not in ijson.backend:
+        data = handle.read()
+        yield from iter_json_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name)
+        return
+    start = handle.tell()
+    if handle.peek(3)[:3] == b"\xef\xbb\xbf":
+        handle.read(3)
+    new = tuple.__new__
+    index = 0
+    try:
+        for item in ijson.items(handle, "item", use_float=True, buf_size=1 << 16):
+            yield new(Position, (name, "item", index)), item
+            index += 1
+        return
+    except (ijson.JSONError, ValueError):
+        pass
+    handle.seek(start)
+    data = handle.read()
+    for position, item in iter_json_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name):
+        if position.number >= index:
+            yield position, item
 
 
 def _json_with_nan(data: bytes):
@@ -202,9 +240,8 @@ def iter_json_auto(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple
         if is_jsonl:
             yield from iter_jsonl(handle, name, encoding)
             return
-    if first == b"[" and encoding == "utf-8":  # orjson parses bytes without a decode pass
-        data = handle.read()
-        yield from iter_json_array(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name)
+    if first == b"[" and encoding == "utf-8":
+        yield from stream_json_array(handle, name)
         return
     yield from iter_json_document(_decode(handle.read(), encoding, name), name)
 
@@ -358,33 +395,3 @@ def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) 
                     raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members",
                                     hint="zip members are read as json, jsonl, csv, tsv or text; for other files "
                                          "set `extract: true` on the source and name the unpacked files in splits")
-
-
-def is_plain_jsonl(path: Path) -> bool:
-    """Uncompressed, BOM-less JSON Lines: what pyarrow's JSON reader parses exactly like we do."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd"):
-        return False
-    first_line = head.split(b"\n", 1)[0].strip()
-    if not first_line.startswith(b"{"):
-        return False
-    try:
-        orjson.loads(first_line)
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-def count_lines(path: Path) -> int:
-    """Lines in a file (a last line without a newline counts)."""
-    count = 0
-    last = b"\n"
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(16 << 20), b""):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (0 if last == b"\n" else 1)

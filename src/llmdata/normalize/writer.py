@@ -17,6 +17,15 @@ BATCH_ROWS = 20_000
 SHARD_ROWS = 1_000_000
 
 
+def _dictionary_columns(fmt: str) -> list[str]:
+    """Columns worth dictionary-encoding: the few distinct values ones. Trying it on text columns costs
+    time (a dictionary is built until it overflows) for nothing."""
+    schema = arrow_schema(fmt)
+    names = [n for n in ("source", "subject", "category", "answer", "entry_point") if n in schema.names]
+    return names + [f"{n}.list.element.role" for n in ("messages", "prompt", "chosen", "rejected") if n in schema.names
+                    and str(schema.field(n).type).startswith("list")]
+
+
 class SplitWriter:
     def __init__(self, directory: Path, fmt: str, split: str, *, shard_rows: int = SHARD_ROWS) -> None:
         self.directory, self.fmt, self.split, self.shard_rows = directory, fmt, split, shard_rows
@@ -73,7 +82,8 @@ class SplitWriter:
         if self._writer is None or self._shard_rows >= self.shard_rows:
             self._close_shard()
             name = f"{self.split}-{len(self.shards):05d}.parquet"
-            self._writer = pq.ParquetWriter(self.directory / name, arrow_schema(self.fmt), compression="zstd")
+            self._writer = pq.ParquetWriter(self.directory / name, arrow_schema(self.fmt), compression="zstd",
+                                            use_dictionary=_dictionary_columns(self.fmt))
             self.shards.append(name)
             self._shard_rows = 0
         self._writer.write_table(table)

@@ -24,6 +24,14 @@ from typing import Literal
 Format = Literal["chat", "preference", "text", "mcq", "qa", "code", "prompt", "retrieval",
                  "corpus", "queries", "qrels"]
 ROLES = ("system", "user", "assistant", "tool")
+# Role names seen in ShareGPT-style data (FastChat, LLaMA-Factory, Firefly, BELLE exports ...).
+DEFAULT_ROLES = {
+    "human": "user", "user": "user", "prompter": "user",
+    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bing": "assistant",
+    "bard": "assistant", "model": "assistant", "function_call": "assistant",
+    "system": "system",
+    "observation": "tool", "function": "tool", "tool": "tool",
+}
 
 
 class Reject(Exception):
@@ -45,8 +53,9 @@ class Row:
 
 
 ConvertFn = Callable[[dict, dict], Iterable[Row]]
-BatchFn = Callable[[list[dict], dict], "tuple[dict, list[int]] | None"]
-TableFn = Callable[[object, dict], "tuple[object, list[int]] | None"]
+# Columnar twins (see .columnar): a batch of records, or an Arrow table, -> Columns (kept rows + rows left to ``fn``)
+BatchFn = Callable[[list[dict], dict], "object | None"]
+TableFn = Callable[[object, dict], "object | None"]
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .base import Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map
-from .columnar import alpaca_batch, alpaca_table
-
-# Role names seen in ShareGPT-style data (FastChat, LLaMA-Factory, Firefly, BELLE exports ...).
-DEFAULT_ROLES = {
-    "human": "user", "user": "user", "prompter": "user",
-    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bing": "assistant",
-    "bard": "assistant", "model": "assistant", "function_call": "assistant",
-    "system": "system",
-    "observation": "tool", "function": "tool", "tool": "tool",
-}
+from .base import DEFAULT_ROLES, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map
+from .columnar import table_batch
+from .columnar_chat import alpaca_batch, alpaca_table, openai_table, pairs_table, sharegpt_table
 
 
 def _alpaca_messages(record: dict, o: dict, used: set[str]) -> list[dict]:
@@ -94,7 +86,7 @@ _TURN_OPTIONS = (
 )
 
 
-@converter("sharegpt", "chat", options=_TURN_OPTIONS)
+@converter("sharegpt", "chat", options=_TURN_OPTIONS, table=sharegpt_table, batch=table_batch(sharegpt_table))
 def sharegpt(record: dict, o: dict):
     """conversations: [{from, value}] with any role names (human/gpt/observation/function_call ...) + optional system."""
     key, role_key, content_key = o.get("messages", "conversations"), o.get("role", "from"), o.get("content", "value")
@@ -119,7 +111,7 @@ def sharegpt(record: dict, o: dict):
     yield Row({"messages": check_chat(messages)}, used, native_id=_native_id(record))
 
 
-@converter("openai-messages", "chat", options=(
+@converter("openai-messages", "chat", table=openai_table, batch=table_batch(openai_table), options=(
     column("messages", "messages", "field holding the list of messages"),
     column("role", "role", "key of a message's role"),
     column("content", "content", "key of a message's text"),
@@ -227,7 +219,7 @@ def ultrachat(record: dict, o: dict):
     yield Row({"messages": check_chat(messages)}, {o.get("messages", "data")}, native_id=_native_id(record))
 
 
-@converter("conversation-pairs", "chat", options=(
+@converter("conversation-pairs", "chat", table=pairs_table, batch=table_batch(pairs_table), options=(
     column("messages", "conversation", "field holding the list of turn pairs"),
     column("user", "human", "key of the user's text in a pair"),
     column("assistant", "assistant", "key of the assistant's text in a pair"),

@@ -1,98 +1,321 @@
-"""Columnar twins of the flat converters: a whole batch of records through pyarrow compute.
+"""Columnar twins of the converters: a whole batch of records through pyarrow compute.
 
-Per-record Python is what makes one-off conversion scripts slow. For flat
-layouts (alpaca-style instruction / input / output) the conversion is a few
-string operations that pyarrow does for a whole column at once. A batch
-function returns ``None`` whenever a batch holds anything it does not handle
-exactly like the row converter (other types, history, system prompts), and
-the pipeline then converts that batch row by row; rows it marks as rejected
-are re-run through the row converter for the exact reason. Tests check that
-both paths give the same rows. The twins are attached to their converter's
-declaration (``converter(..., batch=..., table=...)``), not registered here.
+Per-record Python is what makes one-off conversion scripts slow: building a
+dict per message, mapping role names, checking turns, then building Arrow
+again from Python rows. A twin does the same on whole Arrow columns with
+pyarrow's compute kernels (string trims and comparisons, list flattening and
+slicing by offsets) and numpy for per-row reductions over list offsets.
+
+Engine: pyarrow compute, because pyarrow is already a dependency (the JSON
+reader, the Parquet writer and ``datasets`` all use it), the data never leaves
+Arrow memory between reading and writing, and the twins are small. DuckDB or
+Polars would add a dependency for the same kernels and a copy in and out of
+their own formats; ``benchmarks/convert_chat.py`` measures the result against
+a plain DuckDB copy.
+
+The record function stays the reference. A twin returns :class:`Columns`: the
+rows it converted, and ``leave``, every row it does not convert *exactly like
+the record function*: rejects (the record function then says why) and
+anything it cannot decide from Arrow alone (a null that may be a missing key,
+an id typed as a float, a turn without a role ...). The pipeline runs those
+rows through the record function, in file order. A twin returns ``None`` when
+a whole table is out of its reach (a column of another type); the pipeline
+then converts that table row by row. Tests check that both paths give the
+same rows, ids, meta and rejects.
+
+Exactness notes: ``utf8_trim_whitespace`` trims the same 29 code points as
+Python's ``str.strip()`` (checked over all of Unicode); ``utf8_lower`` does
+not lower like ``str.lower()``, so role names are mapped through their
+dictionary by the record path's own function.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-def _strings(records: list[dict], key: str, required: bool):
+from .base import DEFAULT_ROLES, ROLES
+
+USER, ASSISTANT, SYSTEM = ROLES.index("user"), ROLES.index("assistant"), ROLES.index("system")
+
+
+@dataclass
+class Columns:
+    """What a twin made of a batch: the converted rows' columns, and the rows left to the record function.
+
+    ``columns`` hold the kept rows only (Arrow arrays named as the format's columns);
+    ``leave`` are row indices in the batch; ``native_ids`` (kept rows, null where
+    none) become row ids; ``consumed`` are the raw fields the conversion used:
+    every other field lands in ``meta``.
+    """
+
+    columns: dict
+    leave: list[int]
+    consumed: frozenset[str]
+    native_ids: object = None
+    extra: dict = field(default_factory=dict)
+
+
+# --- kernels -------------------------------------------------------------------------------------------------------
+
+
+def _np(array):
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _combined(column):
+    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
+
+
+def _string(column):
+    """The column as a string array; None when it holds anything else (numbers, lists, timestamps ...)."""
     import pyarrow as pa
 
-    values = [r.get(key) for r in records]
-    try:
-        return pa.array(values, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None  # numbers, lists ...: leave it to the row converter
+    column = _combined(column)
+    if column.type == pa.null():
+        return pa.nulls(len(column), pa.string())
+    if column.type in (pa.string(), pa.large_string()):
+        return column.cast(pa.string())
+    return None
 
 
-def _interleave_chat(prompt, output):
-    """messages = [{user: prompt}, {assistant: output}] per row, built from two string columns."""
+def strip(strings):
+    """``str.strip()`` of every string (the same code points; checked in the module docstring)."""
+    import pyarrow.compute as pc
+
+    return pc.utf8_trim_whitespace(strings)
+
+
+def blank(strings):
+    """True where ``not s.strip()``; null stays null."""
+    import pyarrow.compute as pc
+
+    return pc.equal(pc.utf8_length(strip(strings)), 0)
+
+
+def _bool(mask, fill: bool):
+    import numpy as np
+
+    import pyarrow.compute as pc
+
+    return np.asarray(_np(pc.fill_null(mask, fill)), dtype=bool)
+
+
+def ranges(starts, lengths):
+    """Indices of the spans [start, start + length) one after another, and the offsets of the result."""
+    import numpy as np
+
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    index = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - np.asarray(starts, np.int64), lengths)
+    return index, offsets
+
+
+def messages(codes, contents, offsets):
+    """list<struct<role, content>> from role codes (indices into ROLES), contents and list offsets."""
     import numpy as np
     import pyarrow as pa
 
-    n = len(prompt)
-    contents = pa.concat_arrays([prompt, output]).take(pa.array(np.stack([np.arange(n), np.arange(n) + n], 1).ravel()))
-    roles = pa.DictionaryArray.from_arrays(pa.array(np.tile(np.array([0, 1], dtype=np.int8), n)),
-                                           pa.array(["user", "assistant"])).cast(pa.string())
+    roles = pa.array(ROLES).take(pa.array(np.asarray(codes, dtype=np.int8)))
     struct = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
-    return pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), struct)
+    return pa.ListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int32)), struct)
 
 
-def alpaca_arrays(instr, extra, output):
-    """The alpaca conversion on three string columns: (messages for the kept rows, rejected row indices)."""
+def role_codes(raw_roles, roles: dict[str, str]):
+    """Role codes (indices into ROLES) of raw role names, -1 where unknown or null: ``map_role`` per distinct name."""
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = _combined(raw_roles).dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    lookup = np.array([ROLES.index(roles[k]) if (k := str(name).strip().lower()) in roles else -1 for name in names]
+                      + [-1], dtype=np.int8)
+    indices = _np(encoded.indices.fill_null(len(names)).cast(pa.int32()))
+    return lookup[indices]
+
+
+def list_of_structs(column, *fields: str):
+    """(valid rows, offsets, child arrays by field name, struct nulls) of a list<struct> column; None otherwise."""
+    import numpy as np
+    import pyarrow as pa
+
+    column = _combined(column)
+    kind = column.type
+    if not (pa.types.is_list(kind) and pa.types.is_struct(kind.value_type)):
+        return None
+    struct = column.values
+    children = {}
+    for name in fields:
+        if kind.value_type.get_field_index(name) < 0:
+            return None
+        child = _string(struct.field(name))
+        if child is None:
+            return None
+        children[name] = child
+    valid = _bool(column.is_valid(), False)
+    offsets = _np(column.offsets).astype(np.int64)
+    lengths = np.where(valid, offsets[1:] - offsets[:-1], 0)
+    return valid, offsets[:-1], lengths, children, _bool(struct.is_null(), True)
+
+
+def _id_strings(column):
+    """``str(value)`` of string and integer ids (null where absent or ""), and rows whose id is of another type."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    i = pc.fill_null(pc.utf8_trim_whitespace(instr), "")
-    x = pc.fill_null(pc.utf8_trim_whitespace(extra), "") if extra is not None else \
-        pa.nulls(len(i), pa.string()).fill_null("")
-    i_empty, x_empty = pc.equal(pc.utf8_length(i), 0), pc.equal(pc.utf8_length(x), 0)
-    joined = pc.binary_join_element_wise(i, x, "\n\n")
-    prompt = pc.if_else(i_empty, x, pc.if_else(x_empty, i, joined))
-    out_ok = pc.and_(pc.is_valid(output),
-                     pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(output, ""))), 0))
-    ok = pc.and_(out_ok, pc.invert(pc.and_(i_empty, x_empty)))
-    rejected = pc.indices_nonzero(pc.invert(ok)).to_pylist()
-    return _interleave_chat(pc.filter(prompt, ok), pc.filter(output, ok)), rejected
+    n = len(column)
+    if pa.types.is_integer(column.type):
+        return column.cast(pa.string()), np.zeros(n, dtype=bool)
+    if column.type == pa.null():
+        return pa.nulls(n, pa.string()), np.zeros(n, dtype=bool)
+    if column.type in (pa.string(), pa.large_string()):
+        ids = column.cast(pa.string())
+        return pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids), np.zeros(n, dtype=bool)
+    return pa.nulls(n, pa.string()), _bool(column.is_valid(), False)  # floats, booleans, objects: record path
 
 
-def _alpaca_keys(o: dict) -> tuple[str, str, str, set[str]]:
-    k_instr, k_input, k_output = (o.get(k, k) for k in ("instruction", "input", "output"))
-    consumed = {k_instr, k_input, k_output, o.get("system", "system"), o.get("history", "history")}
-    return k_instr, k_input, k_output, consumed
+def native_ids(table, keys=("id",)):
+    """Native ids as the record function takes them: ``record.get(keys[0], record.get(keys[1]))``, stringified.
+
+    Returns (ids or None, rows the twin cannot decide). A null in an earlier
+    key is ambiguous (absent, so the next key counts, or present and null?):
+    such rows are left to the record function when a later key has a value.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    result, undecided = None, np.zeros(table.num_rows, dtype=bool)
+    for key in keys:
+        if key not in table.column_names:
+            continue
+        ids, unsure = _id_strings(_combined(table.column(key)))
+        undecided |= unsure
+        if result is None:
+            result = ids
+        else:
+            undecided |= _bool(pc.and_(pc.is_null(result), pc.is_valid(ids)), False)
+    return result, undecided
 
 
-def alpaca_batch(records: list[dict], o: dict):
-    k_instr, k_input, k_output, consumed = _alpaca_keys(o)
-    keys = set().union(*(r.keys() for r in records))
-    for key in (o.get("system", "system"), o.get("history", "history")):
-        if key in keys and any(r.get(key) for r in records):
-            return None
-    instr = _strings(records, k_instr, False)
-    output = _strings(records, k_output, True)
-    extra = None if k_input == k_instr or k_input not in keys else _strings(records, k_input, False)
-    if instr is None or output is None or (k_input != k_instr and k_input in keys and extra is None):
-        return None
-    messages, rejected = alpaca_arrays(instr, extra, output)
-    return {"messages": messages, "consumed": consumed, "plain": not (keys - consumed)}, rejected
+def _leave(ok):
+    import numpy as np
+
+    return np.flatnonzero(~ok).tolist()
 
 
-def alpaca_table(table, o: dict):
-    """The same on an Arrow table read by pyarrow's JSON reader; None when the table needs the row path."""
+# --- shared by the chat twins -------------------------------------------------------------------------------------
+
+
+def _system(table, key: str):
+    """(system strings, rows with a non-blank one) of an optional system column; None when it is not strings."""
+    import numpy as np
+
+    if key not in table.column_names:
+        return None, np.zeros(table.num_rows, dtype=bool)
+    strings = _string(table.column(key))
+    if strings is None:
+        return False, None
+    return strings, _bool(blank(strings), True) == False  # noqa: E712 - numpy mask
+
+
+def chat_from_turns(n, row_ok, starts, lengths, codes, contents, system, has_system):
+    """Messages of the rows where ``row_ok`` holds: [system?] + their turns; plus the check_chat verdict per row.
+
+    ``codes``/``contents`` are per turn (indexed by ``starts``/``lengths``); a
+    row passes when every turn has a known role and non-blank content, some
+    turn is the user's and the last one the assistant's.
+    """
+    import numpy as np
     import pyarrow as pa
 
-    k_instr, k_input, k_output, consumed = _alpaca_keys(o)
-    names = set(table.column_names)
-    if names - consumed or o.get("system", "system") in names or o.get("history", "history") in names:
-        return None  # extra fields (meta) or system/history: the record path handles them
-    if k_output not in names:
-        return None
-    cols = {}
-    for key in {k_instr, k_input, k_output} & names:
-        col = table.column(key)
-        if col.type not in (pa.string(), pa.large_string(), pa.null()):
+    index, _ = ranges(starts, lengths)
+    parent = np.repeat(np.arange(n), lengths)
+    turn_codes = codes[index]
+    bad = (turn_codes < 0) | _bool(blank(contents), True)[index]
+    ok = row_ok & (lengths > 0) & (np.bincount(parent[bad], minlength=n) == 0)
+    ok &= np.bincount(parent[turn_codes == USER], minlength=n) > 0
+    last = np.where(lengths > 0, starts + lengths - 1, 0)
+    ok &= codes[last] == ASSISTANT if len(codes) else False
+    kept = np.flatnonzero(ok)
+    k_len, k_sys = lengths[kept], has_system[kept]
+    turn_index, _ = ranges(starts[kept], k_len)
+    out_len = k_len + k_sys
+    offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(out_len, out=offsets[1:])
+    if k_sys.any():
+        pool = pa.concat_arrays([contents, system])
+        at_system = np.zeros(offsets[-1], dtype=bool)
+        at_system[offsets[:-1][k_sys]] = True
+        take = np.empty(offsets[-1], dtype=np.int64)
+        take[~at_system] = turn_index
+        take[at_system] = len(contents) + kept[k_sys]
+        out_codes = np.empty(offsets[-1], dtype=np.int8)
+        out_codes[~at_system] = codes[turn_index]
+        out_codes[at_system] = SYSTEM
+    else:
+        pool, take, out_codes = contents, turn_index, codes[turn_index]
+    return messages(out_codes, pool.take(pa.array(take)), offsets), ok
+
+
+def _roles(o: dict) -> dict[str, str]:
+    return {**DEFAULT_ROLES, **{str(k).lower(): v for k, v in (o.get("roles") or {}).items()}}
+
+
+# --- the record path's batches through a table twin ---------------------------------------------------------------
+
+
+def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = lambda o: ()):
+    """A batch twin made from a table twin: the records are serialized with orjson and parsed by pyarrow.
+
+    Faster than building Arrow from Python objects (pyarrow parses in C++ on
+    all cores). orjson writes a float NaN as null, so a batch in which a field
+    read as a number (``floats``) holds NaN goes to the record function.
+    """
+
+    def batch(records: list[dict], o: dict):
+        import orjson
+
+        # datetimes, dataclasses, subclasses of str ...: the JSON reader would not see them, so orjson must refuse them
+        strict = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+        for key in floats(o):
+            if any(isinstance(v, float) and v != v for v in (r.get(key) for r in records)):
+                return None
+        try:
+            data = b"\n".join(orjson.dumps(r, option=strict) for r in records)
+        except orjson.JSONEncodeError:
             return None
-        cols[key] = col.combine_chunks().cast(pa.string())
-    n = table.num_rows
-    instr = cols.get(k_instr, pa.nulls(n, pa.string()))
-    extra = None if k_input == k_instr else cols.get(k_input)
-    return alpaca_arrays(instr, extra, cols[k_output])
+        table = read_jsonl(data)
+        if table is None:
+            return None
+        if table.num_rows != len(records):
+            return None
+        return table_fn(table, o)
+
+    return batch
+
+
+def read_jsonl(data):
+    """JSON Lines bytes as a valid Arrow table; None when pyarrow cannot read them as one.
+
+    Blocks of 4 MiB are parsed on all cores; a line longer than a block is
+    retried as one block. The table is validated in full: pyarrow's JSON reader
+    does not check UTF-8, and (pyarrow 26) a null object as the first item of a
+    list of objects yields list offsets beyond the values.
+    """
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    errors = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+    block = 4 << 20
+    for attempt in range(2):
+        try:
+            table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), read_options=pj.ReadOptions(block_size=block))
+            table.validate(full=True)
+            return table
+        except errors as exc:
+            if attempt or "straddling" not in str(exc) or len(data) < block:
+                return None
+            block = len(data) + 1
+    return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from .base import Reject, Row, check_pair, choice, column, columns, converter, map_role, msg, need_str, role_map
-from .chat import DEFAULT_ROLES
+from .base import DEFAULT_ROLES
+from .columnar import table_batch
+from .columnar_preference import hh_table, pairwise_floats, pairwise_table
 
 _HH_TURN = re.compile(r"\n\n(Human|Assistant): ?")
 
@@ -38,7 +40,7 @@ def _split_common_prefix(chosen: list[dict], rejected: list[dict]):
     return prompt, a, b
 
 
-@converter("hh-rlhf", "preference")
+@converter("hh-rlhf", "preference", table=hh_table, batch=table_batch(hh_table))
 def hh_rlhf(record: dict, o: dict):
     """Anthropic HH: chosen / rejected full transcripts; the shared prefix is the prompt."""
     chosen = parse_hh_transcript(record.get("chosen") if "chosen" in record else None)
@@ -50,7 +52,8 @@ def hh_rlhf(record: dict, o: dict):
     yield Row({"prompt": prompt, "chosen": a, "rejected": b}, {"chosen", "rejected"})
 
 
-@converter("pairwise", "preference", options=(
+@converter("pairwise", "preference", table=pairwise_table, batch=table_batch(pairwise_table, pairwise_floats),
+           options=(
     column("prompt", "prompt", "field holding the prompt text"),
     column("chosen", "chosen", "field holding the preferred answer"),
     column("rejected", "rejected", "field holding the other answer"),

@@ -1,0 +1,170 @@
+"""The JSON Lines fast path: pyarrow's JSON reader and a converter's table twin on chunks of whole lines.
+
+Used when every input is plain UTF-8 JSON Lines and the converter has a table
+twin; the result is the record path's, row for row (tests/test_columnar_parity.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from .converters import Converter
+from .run import BATCH, FormatSpec, SplitCounts, _SplitRun
+
+
+def eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
+    """Plain UTF-8 JSON Lines files and a converter with a table twin: pyarrow's JSON reader can do the parsing."""
+    return (conv.table is not None and spec.reader in ("json", "jsonl") and spec.encoding == "utf-8"
+            and not spec.options.get("records") and not spec.options.get("subject_from")
+            and all(is_plain_jsonl(path) for path, _ in inputs))
+
+
+CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
+
+
+def _line_chunks(path: Path, size: int):
+    """The file in pieces of about ``size`` bytes that end at a line end (the last one perhaps not).
+
+    A piece is (bytes read, length used): the partial line after the last line
+    end is read again with the next piece (a seek back), so nothing is copied.
+    """
+    with open(path, "rb", buffering=0) as fh:
+        while block := fh.read(size):
+            cut = block.rfind(b"\n") + 1
+            while cut == 0:  # no line end yet: a line longer than a piece, or the file's last line
+                more = fh.read(size)
+                if not more:
+                    break
+                block += more
+                cut = block.rfind(b"\n") + 1
+            if cut in (0, len(block)):
+                yield block, len(block)
+            else:
+                fh.seek(cut - len(block), 1)
+                yield block, cut
+
+
+def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
+                         strict: bool, progress=None) -> SplitCounts:
+    """Parse JSON Lines with pyarrow's JSON reader and convert whole chunks through the converter's table twin.
+
+    A chunk is a run of whole lines (16 MiB). Its rows map to its lines only
+    when it has no blank line, which is checked by counting; a chunk pyarrow
+    cannot read as one table (a malformed line, a type change, a blank line,
+    invalid UTF-8) or the twin declines goes through the record path, and the
+    rows a twin leaves are parsed from their lines by the record path's parser.
+    """
+    run = _SplitRun(conv, spec, source, split, directory, strict)
+    try:
+        for path, name in inputs:
+            line = 0
+            for block, end in _line_chunks(path, CHUNK):
+                lines = block.count(b"\n", 0, end) + (block[end - 1:end] != b"\n")
+                _arrow_chunk(run, block, end, name, line, lines)
+                line += lines
+                if progress is not None:
+                    progress(run.counts.read)
+        return run.finish(split)
+    except BaseException:
+        run.writer.abort()
+        raise
+
+
+def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, lines: int) -> None:
+    """One chunk of JSON Lines, ``block[:end]`` (its first line is line ``first + 1`` of the file), through the twin."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .converters.columnar import read_jsonl
+    from .readers import Position, iter_jsonl, parse_line
+
+    chunk = memoryview(block)[:end]
+    table = read_jsonl(chunk)
+    result = None
+    if table is not None and table.num_rows == lines:
+        result = run.conv.table(table, run.spec.options)
+    if result is None:
+        pending = []
+        for item in iter_jsonl(io.BytesIO(chunk), name, start=first + 1):
+            pending.append(item)
+            if len(pending) >= BATCH:
+                run.counts.read += len(pending)
+                run.batch(pending)
+                pending = []
+        run.counts.read += len(pending)
+        run.batch(pending)
+        return
+    import numpy as np
+
+    run.counts.read += lines
+    split_lines = None
+
+    def raw(i: int) -> bytes:
+        nonlocal split_lines
+        if split_lines is None:
+            split_lines = bytes(chunk).split(b"\n")
+        return split_lines[i]
+
+    kept = np.setdiff1d(np.arange(lines), np.asarray(result.leave, dtype=np.int64))
+    numbers = pa.array(kept + first + 1).cast(pa.string())
+    ids = pc.binary_join_element_wise(f"{name}:", numbers, "")
+    if result.native_ids is not None:
+        ids = pc.coalesce(result.native_ids, ids)
+    columns = {"id": ids, "source": pa.array([run.source]).take(pa.array(np.zeros(len(kept), dtype=np.int8))),
+               "meta": _arrow_meta(table, result.consumed, kept, raw), **result.columns}
+    run.place(lines, result, columns, lambda i: (Position(name, "line", first + i + 1), parse_line(raw(i))))
+
+
+_JSON_ESCAPES = r'["\\\x00-\x1f]'
+
+
+def _arrow_meta(table, consumed: frozenset, kept, raw):
+    """The ``meta`` JSON of the kept rows: the fields the converter did not consume, exactly as orjson writes them.
+
+    Without such fields it is ``{}``; one string or integer field without nulls is
+    assembled in Arrow (a null may be a missing key, and key order is only known
+    from the line); anything else is taken from the line itself.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    extra = [name for name in table.column_names if name not in consumed]
+    if not extra:
+        return pa.array(["{}"]).take(pa.array(np.zeros(len(kept), dtype=np.int8)))
+    if len(extra) == 1:
+        column = table.column(extra[0]).combine_chunks().take(pa.array(kept))
+        head = "{" + orjson.dumps(extra[0]).decode() + ":"
+        if column.null_count == 0 and column.type == pa.string() and \
+                not pc.any(pc.match_substring_regex(column, _JSON_ESCAPES)).as_py():
+            return pc.binary_join_element_wise(head + '"', column, '"}', "")
+        if column.null_count == 0 and pa.types.is_integer(column.type):
+            return pc.binary_join_element_wise(head, column.cast(pa.string()), "}", "")
+    from .readers import parse_line
+
+    dumps = orjson.dumps
+    return [dumps({k: v for k, v in parse_line(raw(i)).items() if k not in consumed}, default=str).decode()
+            for i in kept.tolist()]
+
+
+def is_plain_jsonl(path: Path) -> bool:
+    """Uncompressed, BOM-less JSON Lines: what pyarrow's JSON reader parses exactly like we do."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd"):
+        return False
+    first_line = head.split(b"\n", 1)[0].strip()
+    if not first_line.startswith(b"{"):
+        return False
+    try:
+        orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return False
+    return True

@@ -1,0 +1,162 @@
+"""One split's conversion state: the writer, the counts, the reject policy, and the row converter around a twin.
+
+Every record read is accounted for: it either produced rows (written) or went
+to the rejects file with its position and reason (rejected). A columnar twin's
+result is placed in file order with the rows it left to the row converter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from ..errors import LlmdataError
+from .converters import Converter, Reject
+from .readers import BadRecord
+from .writer import SplitWriter
+
+
+class StrictConversionError(LlmdataError, ValueError):
+    """--strict: the first record that cannot be converted stops the run."""
+
+    exit_code = 2
+
+
+@dataclass
+class SplitCounts:
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    rows: int = 0
+    shards: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    flagged: dict[str, int] = field(default_factory=dict)  # kept rows worth knowing about: {"answer withheld": 12}
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """What the catalog's ``format`` says: how to read and which converter to run."""
+
+    reader: str
+    converter: str
+    options: dict = field(default_factory=dict)
+    encoding: str = "utf-8"
+
+    @classmethod
+    def from_entry(cls, fmt: dict) -> FormatSpec:
+        return cls(fmt["reader"], fmt["converter"], dict(fmt.get("options") or {}), fmt.get("encoding", "utf-8"))
+
+
+def _reason_key(reason: str) -> str:
+    return reason.split(":")[0][:80]
+
+
+BATCH = 20_000
+
+
+class _SplitRun:
+    """State of one split's conversion: the writer, the counts and the reject policy."""
+
+    def __init__(self, conv: Converter, spec: FormatSpec, source: str, split: str, directory: Path,
+                 strict: bool) -> None:
+        self.conv, self.spec, self.source, self.strict = conv, spec, source, strict
+        self.writer = SplitWriter(directory, conv.produces, split)
+        self.counts = SplitCounts()
+
+    def reject(self, position, reason: str, raw: object) -> None:
+        if self.strict:
+            raise StrictConversionError(f"{position}: {reason}",
+                                        hint="drop --strict to send such records to the rejects file")
+        self.writer.reject(str(position), reason, raw)
+        self.counts.rejected += 1
+        key = _reason_key(reason)
+        self.counts.reject_reasons[key] = self.counts.reject_reasons.get(key, 0) + 1
+
+    def convert(self, position, record: object) -> list[dict] | None:
+        """The row converter on one record: its rows, complete; None when it is rejected (and recorded as such)."""
+        if isinstance(record, BadRecord):
+            return self.reject(position, record.reason, record.raw)
+        if not isinstance(record, dict):
+            return self.reject(position, f"record is a {type(record).__name__}, not an object", record)
+        try:
+            rows = list(self.conv.fn(record, self.spec.options))
+        except Reject as exc:
+            return self.reject(position, str(exc), record)
+        if not rows:
+            return self.reject(position, "the converter produced no rows", record)
+        self.counts.written += 1
+        base = rows[0].native_id or f"{position.file}:{position.number}"
+        out = []
+        for k, row in enumerate(rows):
+            for flag in row.flags:
+                self.counts.flagged[flag] = self.counts.flagged.get(flag, 0) + 1
+            meta = {key: value for key, value in record.items() if key not in row.consumed}
+            meta.update(row.fields.pop("_meta", None) or {})
+            row.fields["id"] = base if len(rows) == 1 else f"{base}#{k}"
+            row.fields["source"] = self.source
+            row.fields["meta"] = orjson.dumps(meta, default=str).decode()
+            out.append(row.fields)
+        return out
+
+    def rows(self, position, record: object) -> None:
+        for fields in self.convert(position, record) or ():
+            self.writer.add(fields)
+
+    def place(self, n: int, result, columns: dict, left) -> None:
+        """A twin's result for ``n`` rows, written in their order: the rows it converted (``columns``: all of
+        the format's columns for them) and those it left to the row converter (``left(i)`` -> position, record)."""
+        import numpy as np
+
+        produced = [(i, rows) for i in result.leave if (rows := self.convert(*left(i)))]
+        kept = n - len(result.leave)
+        self.counts.written += kept
+        if not produced:
+            return self.writer.add_columns(columns)
+        kept_index = np.setdiff1d(np.arange(n), np.asarray(result.leave, dtype=np.int64))
+        start = 0
+        for i, rows in produced:  # rows the row converter kept go between the twin's, where they were read
+            cut = int(np.searchsorted(kept_index, i))
+            if cut > start:
+                self.writer.add_columns(_slice(columns, start, cut))
+            for fields in rows:
+                self.writer.add(fields)
+            start = cut
+        if start < kept:
+            self.writer.add_columns(_slice(columns, start, kept))
+        return None
+
+    def batch(self, items: list) -> None:
+        """A batch through the columnar twin when there is one; row by row otherwise."""
+        where = [i for i, (_, rec) in enumerate(items) if isinstance(rec, dict)]
+        result = self.conv.batch([items[i][1] for i in where], self.spec.options) if self.conv.batch and where else None
+        if result is None or len(where) < len(items):
+            for position, record in items:
+                self.rows(position, record)
+            return
+        leave = set(result.leave)
+        kept = [rec for i, (_, rec) in enumerate(items) if i not in leave]
+        positions = [pos for i, (pos, _) in enumerate(items) if i not in leave]
+        consumed = result.consumed
+        dumps = orjson.dumps
+        metas = ["{}" if rec.keys() <= consumed else
+                 dumps({k: v for k, v in rec.items() if k not in consumed}, default=str).decode() for rec in kept]
+        natives = result.native_ids.to_pylist() if result.native_ids is not None else [None] * len(kept)
+        ids = [native if native is not None else f"{pos.file}:{pos.number}" for native, pos in zip(natives, positions)]
+        self.place(len(items), result, {"id": ids, "source": [self.source] * len(kept), "meta": metas,
+                                        **result.columns}, lambda i: items[i])
+
+    def finish(self, split: str) -> SplitCounts:
+        """Close the writer and complete the counts with what it wrote."""
+        self.writer.close()
+        counts = self.counts
+        counts.rows, counts.shards = self.writer.rows, self.writer.shards
+        counts.rejects_file = f"{split}.rejects.jsonl" if self.writer.rejects else None
+        return counts
+
+
+def _slice(columns: dict, start: int, stop: int) -> dict:
+    return {name: values[start:stop] if isinstance(values, list) else values.slice(start, stop - start)
+            for name, values in columns.items()}
