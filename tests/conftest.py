@@ -135,20 +135,27 @@ def other_host(_server_127_0_0_2):
     return _server_127_0_0_2
 
 
+def point_at_loopback(monkeypatch, url: str, *, retries: int = 2, backoff: float = 0.05,
+                      files_prefix: str = "https://files.example.org") -> None:
+    """Send every Hub, ModelScope, GitHub (API, raw, LFS media) and plain-file request to the server at ``url``."""
+    from llmdata.fetchers import http
+
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", url)
+    monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
+        f"https://api.github.com={url}/api",
+        f"https://raw.githubusercontent.com={url}/raw",
+        f"https://media.githubusercontent.com/media={url}/media",
+        f"{files_prefix}={url}/files" + ("/" if files_prefix.endswith("/") else ""),
+    ]))
+    monkeypatch.setenv("LLMDATA_RETRIES", str(retries))
+    monkeypatch.setattr(http, "MAX_BACKOFF", backoff)
+
+
 @pytest.fixture
 def hosts(server, monkeypatch):
     """Point the Hub, GitHub and example.org at the loopback server; retries fast and few."""
-    from llmdata.fetchers import http
-
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
-        f"https://api.github.com={server.url}/api",
-        f"https://raw.githubusercontent.com={server.url}/raw",
-        f"https://media.githubusercontent.com/media={server.url}/media",
-        f"https://files.example.org={server.url}/files",
-    ]))
-    monkeypatch.setenv("LLMDATA_RETRIES", "2")
-    monkeypatch.setattr(http, "MAX_BACKOFF", 0.05)
+    point_at_loopback(monkeypatch, server.url)
     return server
 
 

@@ -21,13 +21,13 @@ import json
 
 import pytest
 import yaml
+from conftest import point_at_loopback
 from replica import TOKEN, available, load, materialize, serve
 
 import llmdata
 from llmdata import resources
 from llmdata.catalog.datafiles import is_data_file
 from llmdata.cli.app import main
-from llmdata.fetchers import http
 from llmdata.normalize import store
 
 CATALOG = yaml.safe_load(resources.builtin_catalog().read_text("utf-8"))
@@ -50,15 +50,7 @@ def loopback(_server_127_0_0_1):
 def replica_env(loopback, monkeypatch, tmp_path):
     """Point the Hub, GitHub and every plain URL at the shared loopback server, emptied for this test."""
     loopback.reset()
-    monkeypatch.setenv("HF_ENDPOINT", loopback.url)
-    monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
-        f"https://api.github.com={loopback.url}/api",
-        f"https://raw.githubusercontent.com={loopback.url}/raw",
-        f"https://media.githubusercontent.com/media={loopback.url}/media",
-        f"https://={loopback.url}/files/",
-    ]))
-    monkeypatch.setenv("LLMDATA_RETRIES", "0")
-    monkeypatch.setattr(http, "MAX_BACKOFF", 0.01)
+    point_at_loopback(monkeypatch, loopback.url, retries=0, backoff=0.01, files_prefix="https://")
 
     def install(entries: list[dict]):
         path = tmp_path / "catalog.yaml"

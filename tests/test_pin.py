@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from conftest import point_at_loopback
 from servers import FakeServer, HubRepo, git_blob
 
 import llmdata
 from llmdata.errors import IntegrityError
-from llmdata.fetchers import http
 from llmdata.api import pin
 from llmdata.store import layout
 
@@ -27,15 +27,7 @@ def sha(data: bytes) -> str:
 @pytest.fixture
 def server(monkeypatch):
     s = FakeServer("127.0.0.1")
-    monkeypatch.setenv("HF_ENDPOINT", s.url)
-    monkeypatch.setenv("MODELSCOPE_ENDPOINT", s.url)
-    monkeypatch.setenv("LLMDATA_MIRRORS", ";".join([
-        f"https://api.github.com={s.url}/api",
-        f"https://raw.githubusercontent.com={s.url}/raw",
-        f"https://files.example.org={s.url}/files",
-    ]))
-    monkeypatch.setenv("LLMDATA_RETRIES", "1")
-    monkeypatch.setattr(http, "MAX_BACKOFF", 0.05)
+    point_at_loopback(monkeypatch, s.url, retries=1)
     yield s
     s.close()
 
