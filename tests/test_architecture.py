@@ -23,7 +23,7 @@ LAYERS = {
     "store": 2,
     "index": 3,
     "fetchers": 4, "normalize": 4,
-    "recipes": 5,
+    "recipes": 5, "ray_engine": 5,
     "api": 6,
     "cli": 7, "__main__": 7,
 }

@@ -109,7 +109,7 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
           strict: bool = False, include: list[str] | None = None, shards: int | None = None,
           max_bytes: int | None = None, catalogs: list[str | Path] | None = None, progress=None,
           allow_empty: bool = False, strict_catalogs: bool = False, normalize_progress=None,
-          jobs: int | None = None, overall=None):
+          jobs: int | None = None, overall=None, engine: str = "local"):
     """Get a dataset's pinned files into the store (verified) and normalize them; returns a ``FetchReport``.
 
     ``from_path`` registers a file downloaded by hand (manual-access datasets);
@@ -121,11 +121,14 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     ``progress(path, total, already) -> advance(n)`` follows each download (called
     from the download threads); ``overall(totals)`` the whole dataset (a
     ``fetchers.parallel.Totals``: files, files_done, bytes_total, bytes_done);
-    ``normalize_progress(records_read)`` the conversion.
+    ``normalize_progress(records_read)`` the conversion. ``engine="ray"`` downloads
+    and normalizes with Ray tasks (``pip install 'llmdata[ray]'``; the cluster of
+    ``RAY_ADDRESS``, else a local Ray; the store on a filesystem every node shares).
     """
     from .fetchers import service
     from .store import layout
 
+    runner = _engine_runner(engine)
     target = entry(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs)
     if not dry_run:
         layout.require_writable(f"fetching {target.id}")
@@ -134,8 +137,14 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     else:
         subset = service.Subset(tuple(include or ()), shards, max_bytes)
         report = service.fetch_entry(target, dry_run=dry_run, progress=progress, subset=subset, jobs=jobs,
-                                     overall=overall)
+                                     overall=overall, runner=runner)
     if dry_run or raw_only or not target.format.supported:
+        return report
+    if engine == "ray":
+        from .ray_engine.normalize import normalize_fetched as normalize_on_ray
+
+        report.normalized = normalize_on_ray(target, report.revision, report.files, strict=strict,
+                                             allow_empty=allow_empty, partial=report.partial)
         return report
     from .normalize.store import normalize_fetched
 
@@ -145,13 +154,29 @@ def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | Non
     return report
 
 
+def _engine_runner(engine: str):
+    """None for the local engine; the Ray downloader (after checking Ray and the store) for ``ray``."""
+    from .ray_engine import check_engine, check_store, require_ray
+
+    if check_engine(engine) == "local":
+        return None
+    require_ray()
+    check_store()
+    from .ray_engine.fetch import download_all
+
+    return download_all
+
+
 def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, subjects: list[str] | None = None,
-         catalogs: list[str | Path] | None = None, allow_empty: bool = False, strict_catalogs: bool = False):
+         catalogs: list[str | Path] | None = None, allow_empty: bool = False, strict_catalogs: bool = False,
+         engine: str = "local"):
     """The normalized dataset as ``datasets.Dataset`` (``DatasetDict`` without a split, ``IterableDataset`` when streaming).
 
     Fetches and normalizes first when the dataset is not in the store (unless offline).
     ``subjects`` keeps only those subjects of a multiple-choice benchmark (CMMLU, MMLU, C-Eval ...).
     A split with no rows raises ``EmptySplitError`` unless ``allow_empty``.
+    ``engine="ray"`` returns a ``ray.data.Dataset`` of exactly that split's shards
+    (a dict of them without a split), normalizing on Ray first when needed.
 
     The Arrow files ``datasets`` memory-maps are cached beside the Parquet
     shards (``normalized/<id>/<revision>/<format>/.arrow``), so ``llmdata
@@ -163,17 +188,23 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
     from .normalize.store import normalize_fetched
     from .store import layout, ledger
 
+    _engine_runner(engine)
     target = entry(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs)
     current = ledger.current(target.id)
     if current is None:
         if settings.offline():
             raise OfflineError(f"{target.id} is not in the store and offline mode is on",
                                hint=f"run `llmdata fetch {target.id}` while online")
-        report = fetch(target.id, catalogs=catalogs, allow_empty=allow_empty, strict_catalogs=strict_catalogs)
+        report = fetch(target.id, catalogs=catalogs, allow_empty=allow_empty, strict_catalogs=strict_catalogs,
+                       engine=engine)
         revision, files = report.revision, report.files
     else:
         revision = current["revision"]
         files = ledger.files(target.id, revision)
+    if engine == "ray":
+        from .ray_engine.normalize import load
+
+        return load(target, revision, files, split, allow_empty=allow_empty)
     manifest = normalize_fetched(target, revision, files, allow_empty=allow_empty)
     out = layout.normalized_dir(target.id, revision, manifest["format"])
     splits = manifest["splits"]

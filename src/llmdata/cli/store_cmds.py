@@ -50,6 +50,7 @@ def fetch(
     strict: Annotated[bool, typer.Option("--strict", help="Fail on the first record that cannot be converted.")] = False,
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Keep a split that converts to no rows instead of failing.")] = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Files downloaded at once (default: LLMDATA_JOBS or 8).", show_default=False)] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (threads on this machine) or ray (Ray tasks on the cluster of RAY_ADDRESS; needs llmdata[ray]).")] = "local",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
@@ -91,7 +92,7 @@ def fetch(
             reports.append(api_fetch(dataset_id, dry_run=dry_run, from_path=from_path, catalogs=catalog,
                                      raw_only=raw_only, strict=strict, allow_empty=allow_empty, include=include, shards=shards,
                                      max_bytes=parse_size(max_bytes) if max_bytes else None,
-                                     overall=downloading(dataset_id) if show else None, jobs=jobs,
+                                     overall=downloading(dataset_id) if show else None, jobs=jobs, engine=engine,
                                      strict_catalogs=strict_catalogs,
                                      normalize_progress=normalizing(dataset_id) if show else None))
     if as_json:

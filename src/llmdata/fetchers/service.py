@@ -118,11 +118,13 @@ class Subset:
 
 def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | None = None,
                 client=None, subset: Subset = Subset(), jobs: int | None = None,
-                overall: TotalsFn | None = None) -> FetchReport:
+                overall: TotalsFn | None = None, runner=None) -> FetchReport:
     """Fetch one catalog entry (see module docstring); returns what is now in the store.
 
     Up to ``jobs`` files download at once (default ``LLMDATA_JOBS``, 8); ``progress``
     follows each file (from worker threads), ``overall`` the whole dataset.
+    ``runner`` replaces :func:`parallel.download_all` (same signature): the Ray
+    engine spreads the files over a cluster with it.
     """
     jobs = settings.jobs() if jobs is None else max(1, int(jobs))
     if entry.access == "manual":
@@ -149,7 +151,7 @@ def fetch_entry(entry: Entry, *, dry_run: bool = False, progress: ProgressFn | N
                 if subset:
                     resolved.files = subset.apply(resolved.files)
                 report = _fetch_resolved(entry, resolved, dry_run, client, failures,
-                                         _Transfer(jobs, progress, overall))
+                                         _Transfer(jobs, progress, overall, runner or download_all))
                 report.partial = bool(subset)
                 return report
             except (DiskFullError, LayoutError):
@@ -208,9 +210,11 @@ class _Transfer:
     jobs: int
     progress: ProgressFn | None = None
     overall: TotalsFn | None = None
+    runner: object = download_all
 
 
 def _extract_after(remote, verified) -> None:
+    """Unpack an archive marked ``extract`` right after it verified (on the thread or node that got it)."""
     if remote.extract:
         from .archives import extract
 
@@ -230,8 +234,8 @@ def _fetch_resolved(entry: Entry, resolved: Resolved, dry_run: bool, client, fai
                          "present": dests[f.path].is_file()} for f in resolved.files]
         return report
     try:
-        done = download_all(client, resolved.files, dests, jobs=transfer.jobs, progress=transfer.progress,
-                            overall=transfer.overall, after=_extract_after)
+        done = transfer.runner(client, resolved.files, dests, jobs=transfer.jobs, progress=transfer.progress,
+                               overall=transfer.overall, after=_extract_after)
     except UpstreamChangedError as exc:
         exc.hint = UpstreamChangedError.repin_hint(entry.id)
         raise
