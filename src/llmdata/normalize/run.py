@@ -7,6 +7,7 @@ result is placed in file order with the rows it left to the row converter.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,11 +133,13 @@ class _SplitRun:
         """A batch through the columnar twin when there is one; row by row otherwise."""
         where = [i for i, (_, rec) in enumerate(items) if isinstance(rec, dict)]
         result = self.conv.batch([items[i][1] for i in where], self.spec.options) if self.conv.batch and where else None
-        if result is None or len(where) < len(items):
+        if result is None:
             for position, record in items:
                 self.rows(position, record)
             return
-        leave = set(result.leave)
+        # the twin saw only the objects: its indices are into ``where``; anything else goes to the row converter
+        leave = set(range(len(items))).difference(where).union(where[i] for i in result.leave)
+        result = dataclasses.replace(result, leave=sorted(leave))
         kept = [rec for i, (_, rec) in enumerate(items) if i not in leave]
         positions = [pos for i, (pos, _) in enumerate(items) if i not in leave]
         consumed = result.consumed

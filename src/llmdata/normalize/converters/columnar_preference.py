@@ -12,7 +12,7 @@ from .columnar import (ASSISTANT, SYSTEM, USER, Columns, _bool, _combined, _leav
 def hh_transcripts(text):
     """parse_hh_transcript on a string column: (rows parsed exactly, starts, lengths, role codes, stripped contents).
 
-    The turn marks become a NUL-separated list ("", role, text, role, text ...)
+    The turn marks (``\\n\\nHuman:``, ``\\n\\nAssistant:``) become a NUL-separated list ("", role, text, role, text ...)
     split by pyarrow; a transcript holding a NUL itself is left to the record path.
     """
     import numpy as np
@@ -23,8 +23,14 @@ def hh_transcripts(text):
     marked = pc.or_(pc.starts_with(text, "\n\nHuman:"), pc.starts_with(text, "\n\nAssistant:"))
     bare = pc.and_(pc.invert(marked), pc.starts_with(text, "Human:"))
     text = pc.if_else(bare, pc.binary_join_element_wise("\n\n", text, ""), text)
-    usable = pc.and_(pc.or_(marked, bare), pc.invert(pc.match_substring(text, "\x00")))
-    pieces = pc.split_pattern(pc.replace_substring_regex(text, r"\n\n(Human|Assistant): ?", "\x00\\1\x00"), "\x00")
+    usable = pc.or_(marked, bare)
+    data = text.buffers()[2]
+    if data is not None and not np.frombuffer(data, dtype=np.uint8).all():  # a NUL somewhere: find its rows
+        usable = pc.and_(usable, pc.invert(pc.match_substring(text, "\x00")))
+    # the marks are literal and cannot overlap; the optional space after the colon goes with the strip below
+    for role in ("Human", "Assistant"):
+        text = pc.replace_substring(text, f"\n\n{role}:", f"\x00{role}\x00")
+    pieces = pc.split_pattern(text, "\x00")
     offsets = _np(pieces.offsets).astype(np.int64)
     values = pieces.values
     count = offsets[1:] - offsets[:-1]  # 1 + 2 per turn
