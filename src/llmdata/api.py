@@ -184,9 +184,9 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
     they go to the user's private cache.
     """
     from . import settings
-    from .errors import OfflineError, UsageError
+    from .errors import OfflineError
     from .normalize.store import normalize_fetched
-    from .store import layout, ledger
+    from .store import ledger
 
     _engine_runner(engine)
     target = entry(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs)
@@ -205,36 +205,10 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
         from .ray_engine.normalize import load
 
         return load(target, revision, files, split, allow_empty=allow_empty)
-    manifest = normalize_fetched(target, revision, files, allow_empty=allow_empty)
-    out = layout.normalized_dir(target.id, revision, manifest["format"])
-    splits = manifest["splits"]
-    if split is not None and split not in splits:
-        raise UsageError(f"{target.id} has no split {split!r}", hint=f"splits: {', '.join(splits)}")
-    empty = {name for name, counts in splits.items() if not counts.get("rows")}  # kept by allow_empty
-    data_files = {name: [str(out / shard) for shard in counts["shards"]] for name, counts in splits.items()
-                  if name not in empty}
-    import datasets
+    from .normalize.as_datasets import open_splits
 
-    if split in empty or (split is None and empty and not data_files):
-        return _empty_split(out / splits[split or next(iter(empty))]["shards"][0], streaming)
-    cache = str(layout.datasets_cache(target.id, revision, manifest["format"]))
-    if manifest["format"] == "retrieval":  # corpus, queries and qrels have different columns: one load each
-        tables = {name: datasets.load_dataset("parquet", data_files={name: files}, split=name, streaming=streaming,
-                                              cache_dir=cache)
-                  for name, files in data_files.items() if split is None or name == split}
-        if split is not None:
-            return tables[split]
-        return (datasets.IterableDatasetDict if streaming else datasets.DatasetDict)(tables)
-    loaded = datasets.load_dataset("parquet", data_files=data_files, split=split, streaming=streaming,
-                                   cache_dir=cache)
-    for name in sorted(empty) if split is None else ():
-        loaded[name] = _empty_split(out / splits[name]["shards"][0], streaming)
-    if subjects:
-        if manifest["format"] != "mcq":
-            raise UsageError(f"{target.id} has no subjects (format {manifest['format']})")
-        wanted = set(subjects)
-        loaded = loaded.filter(lambda s: s in wanted, input_columns="subject")
-    return loaded
+    manifest = normalize_fetched(target, revision, files, allow_empty=allow_empty)
+    return open_splits(target.id, revision, manifest, split, streaming=streaming, subjects=subjects)
 
 
 def disk_usage(path: Path) -> int:
@@ -336,17 +310,6 @@ def pages(root: str | Path, *, check: bool = False) -> list[str]:
     from .catalog.pages import write_pages
 
     return write_pages(Path(root), check=check)
-
-
-def _empty_split(shard: Path, streaming: bool):
-    """A split with no rows, with its format's columns (``datasets`` reads no rows from a file without any)."""
-    import datasets
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(shard)
-    empty = datasets.Dataset.from_dict({name: [] for name in schema.names},
-                                       features=datasets.Features.from_arrow_schema(schema))
-    return empty.to_iterable_dataset() if streaming else empty
 
 
 def pin(dataset_ids: list[str], *, catalogs: list[str | Path] | None = None, write: bool = False) -> list:
