@@ -19,6 +19,7 @@ from __future__ import annotations
 import posixpath
 import tempfile
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 
 COMPRESSIONS = (".gz", ".xz", ".bz2", ".zst", ".zstd", ".lzma")
@@ -113,17 +114,25 @@ def resolve_splits(paths: Iterable[str], patterns: Mapping[str, Iterable[str]]) 
 
 def infer_splits(paths: Iterable[str]) -> dict[str, list[str]]:
     """Split -> files by the split-name conventions of ``datasets`` (``get_data_patterns``), data files only."""
-    from datasets.data_files import get_data_patterns
-
-    data = sorted({p for p in paths if is_data_file(p)})
+    data = tuple(sorted({p for p in paths if is_data_file(p)}))
     if not data:
         return {}
-    with _Tree(data) as tree:
+    return {split: list(files) for split, files in _infer_splits(data).items()}
+
+
+@lru_cache(maxsize=64)
+def _infer_splits(data: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Cached per file list: ``datasets`` resolves its patterns over a temporary tree, which costs
+    tens of milliseconds for a few files (more for thousands), and every ``load`` asks again."""
+    from datasets.data_files import get_data_patterns
+
+    with _Tree(list(data)) as tree:
         try:
             patterns = get_data_patterns(str(tree.root))
         except FileNotFoundError:
             return {}
-        return {str(split): sorted({f for p in pats for f in tree.resolve(p)}) for split, pats in patterns.items()}
+        return {str(split): tuple(sorted({f for p in pats for f in tree.resolve(p)}))
+                for split, pats in patterns.items()}
 
 
 def upstream_splits(paths: Iterable[str], card_text: str | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from functools import lru_cache
 from pathlib import Path
 
 from ..store.db import connect_ro
@@ -20,10 +21,18 @@ def fingerprint(paths: list[Path]) -> str:
     for path in paths:
         digest.update(str(path).encode() + b"\0")
         try:
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            stat = path.stat()
+            digest.update(_file_digest(path, stat.st_mtime_ns, stat.st_size))
         except OSError:
             digest.update(b"<missing>")  # validation reports it when the rebuild runs
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _file_digest(path: Path, _mtime_ns: int, _size: int) -> bytes:
+    """SHA-256 of a catalog file, read again only when its stat changes (a process calling ``load``
+    in a loop pays for one stat per file, not one hash of the whole catalog)."""
+    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def read_fingerprint(db: Path) -> str | None:
