@@ -30,7 +30,8 @@ from ..catalog.model import Entry, thaw
 from ..errors import NotNormalizableError
 from ..normalize import pipeline
 from ..normalize.pipeline import BATCH, MANIFEST, FormatSpec, SplitCounts, read_manifest
-from ..normalize.readers import Position, iter_jsonl, is_plain_jsonl, read_records
+from ..normalize.arrowpath import is_plain_jsonl
+from ..normalize.readers import Position, iter_jsonl, read_records
 from ..normalize.store import _fingerprint, check_not_empty, split_inputs
 from ..store import layout
 from ..store.atomic import staged_dir
