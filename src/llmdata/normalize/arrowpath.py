@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from .converters import Converter
-from .run import BATCH, FormatSpec, SplitCounts, _SplitRun
+from .run import FormatSpec, SplitCounts, _SplitRun
 
 
 def eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
@@ -88,15 +88,7 @@ def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, 
     if table is not None and table.num_rows == lines:
         result = run.conv.table(table, run.spec.options)
     if result is None:
-        pending = []
-        for item in iter_jsonl(io.BytesIO(chunk), name, start=first + 1):
-            pending.append(item)
-            if len(pending) >= BATCH:
-                run.counts.read += len(pending)
-                run.batch(pending)
-                pending = []
-        run.counts.read += len(pending)
-        run.batch(pending)
+        run.consume(iter_jsonl(io.BytesIO(chunk), name, start=first + 1))
         return
     import numpy as np
 

@@ -21,7 +21,7 @@ from ..store.atomic import staged_dir
 from . import arrowpath
 from .converters import Converter, Reject, get
 from .readers import READER_OPTIONS, read_records
-from .run import BATCH, FormatSpec, SplitCounts, StrictConversionError, _SplitRun
+from .run import FormatSpec, SplitCounts, StrictConversionError, _SplitRun
 
 MANIFEST = "manifest.json"
 __all__ = ["FormatSpec", "SplitCounts", "StrictConversionError", "check_options", "convert_split", "normalize",
@@ -34,28 +34,25 @@ def convert_split(inputs: list[tuple[Path, str]], conv: Converter, spec: FormatS
     if arrowpath.eligible(conv, spec, inputs):
         return arrowpath.convert_split_arrow(inputs, spec, conv, source, split, directory, strict, progress)
     run = _SplitRun(conv, spec, source, split, directory, strict)
-    pending: list = []
-    by_file = spec.options.get("subject_from") == "filename"
     try:
-        for path, name in inputs:
-            for item in read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options):
-                if by_file and isinstance(item[1], dict):  # per record: zip members are files of their own
-                    item[1].setdefault("subject", _subject_from(item[0].file))
-                pending.append(item)
-                if len(pending) >= BATCH:
-                    run.counts.read += len(pending)
-                    run.batch(pending)
-                    pending = []
-                    if progress is not None:
-                        progress(run.counts.read)
-        run.counts.read += len(pending)
-        run.batch(pending)
-        if progress is not None:
-            progress(run.counts.read)
+        records = (item for path, name in inputs
+                   for item in read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options))
+        run.consume(with_subjects(records, spec), progress)
         return run.finish(split)
     except BaseException:
         run.writer.abort()
         raise
+
+
+def with_subjects(items, spec: FormatSpec):
+    """``subject_from: filename``: each record's subject from its file (per record: zip members are files of their own)."""
+    if spec.options.get("subject_from") != "filename":
+        yield from items
+        return
+    for item in items:
+        if isinstance(item[1], dict):
+            item[1].setdefault("subject", _subject_from(item[0].file))
+        yield item
 
 
 def _table_plan(conv: Converter, spec: FormatSpec, split: str) -> tuple[Converter, FormatSpec]:
@@ -108,18 +105,7 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
     conv = converter or get(spec.converter)
     check_options(conv, spec.options)
     with staged_dir(out_dir) as work:
-        manifest = {
-            "source": source,
-            "format": conv.produces,
-            "converter": conv.name,
-            "converter_version": conv.version,
-            "reader": spec.reader,
-            "options": spec.options,
-            "encoding": spec.encoding,
-            "inputs": inputs_fingerprint,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "splits": {},
-        }
+        manifest = manifest_head(conv, spec, source, inputs_fingerprint)
         done = 0  # records of the splits before this one: progress counts for the whole dataset
         for split, inputs in splits.items():
             split_conv, split_spec = _table_plan(conv, spec, split) if conv.tables else (conv, spec)
@@ -132,6 +118,22 @@ def normalize(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, so
                 manifest["splits"][split]["table"] = split_conv.produces
         (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return manifest
+
+
+def manifest_head(conv: Converter, spec: FormatSpec, source: str, inputs_fingerprint: str) -> dict:
+    """What every engine's manifest says before its splits: format, converter and version, reader, inputs."""
+    return {
+        "source": source,
+        "format": conv.produces,
+        "converter": conv.name,
+        "converter_version": conv.version,
+        "reader": spec.reader,
+        "options": spec.options,
+        "encoding": spec.encoding,
+        "inputs": inputs_fingerprint,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "splits": {},
+    }
 
 
 def read_manifest(out_dir: Path) -> dict | None:

@@ -151,6 +151,25 @@ class _SplitRun:
         self.place(len(items), result, {"id": ids, "source": [self.source] * len(kept), "meta": metas,
                                         **result.columns}, lambda i: items[i])
 
+    def consume(self, items, progress=None) -> None:
+        """Every (position, record) of ``items``, in batches of ``BATCH``: counted as read, then converted.
+
+        ``progress`` (optional) is told the records read so far after each batch.
+        """
+        pending: list = []
+        for item in items:
+            pending.append(item)
+            if len(pending) >= BATCH:
+                self._take(pending, progress)
+                pending = []
+        self._take(pending, progress)
+
+    def _take(self, pending: list, progress) -> None:
+        self.counts.read += len(pending)
+        self.batch(pending)
+        if progress is not None:
+            progress(self.counts.read)
+
     def finish(self, split: str) -> SplitCounts:
         """Close the writer and complete the counts with what it wrote."""
         self.writer.close()

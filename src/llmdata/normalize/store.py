@@ -69,13 +69,15 @@ def _fingerprint(spec: FormatSpec, version: int, files: list[dict], splits: dict
 
 def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict: bool = False,
                       force: bool = False, allow_empty: bool = False, progress=None,
-                      partial: bool | None = None) -> dict:
+                      partial: bool | None = None, runner=None) -> dict:
     """Normalize one fetched revision; returns the manifest (reused when still current).
 
     A split with zero rows raises :class:`EmptySplitError` (after publishing, so the
     rejects file can be read) unless ``allow_empty``. Under ``strict``, stored output
     that has rejects is converted again, which stops at the first bad record.
     ``partial`` says the fetch took a subset (splits without files are then allowed).
+    ``runner`` converts and publishes when the stored output cannot be reused; it takes
+    ``pipeline.normalize``'s arguments (default: ``pipeline.normalize``; the Ray engine passes its own).
     """
     from .converters import get
 
@@ -95,7 +97,7 @@ def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict:
         reusable = False  # the stored output was made without --strict and has rejects: check again
     if not reusable:
         layout.require_writable(f"normalizing {entry.id}")
-    manifest = current if reusable else normalize(
+    manifest = current if reusable else (runner or normalize)(
         splits, spec, source=entry.id, out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
         progress=progress, converter=converter)
     if not allow_empty:

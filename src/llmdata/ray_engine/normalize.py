@@ -17,22 +17,20 @@ Ray retries starts its folder afresh.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import orjson
 
-from ..catalog.model import Entry, thaw
-from ..errors import NotNormalizableError
-from ..normalize import pipeline
-from ..normalize.pipeline import BATCH, MANIFEST, FormatSpec, SplitCounts, read_manifest
+from ..catalog.model import Entry
+from ..normalize import pipeline, store
+from ..normalize.pipeline import MANIFEST, FormatSpec, SplitCounts
 from ..normalize.arrowpath import is_plain_jsonl
 from ..normalize.readers import Position, iter_jsonl, read_records
-from ..normalize.store import _fingerprint, check_not_empty, split_inputs
 from ..store import layout
 from ..store.atomic import staged_dir
 from . import connect
@@ -95,19 +93,8 @@ def convert_unit(unit: dict, spec: FormatSpec, source: str, strict: bool, work: 
     shutil.rmtree(folder, ignore_errors=True)  # a retried task starts afresh
     folder.mkdir(parents=True)
     run = pipeline._SplitRun(split_conv, split_spec, source, split, folder, strict)
-    by_file = split_spec.options.get("subject_from") == "filename"
-    pending: list = []
     try:
-        for item in _records(unit, split_spec):
-            if by_file and isinstance(item[1], dict):
-                item[1].setdefault("subject", pipeline._subject_from(item[0].file))
-            pending.append(item)
-            if len(pending) >= BATCH:
-                run.counts.read += len(pending)
-                run.batch(pending)
-                pending = []
-        run.counts.read += len(pending)
-        run.batch(pending)
+        run.consume(pipeline.with_subjects(_records(unit, split_spec), split_spec))
         counts = run.finish(split)
     except BaseException:
         run.writer.abort()
@@ -195,38 +182,30 @@ def _with_rows(parts: list[dict], work: Path):
 def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict: bool = False, force: bool = False,
                       allow_empty: bool = False, partial: bool | None = None,
                       range_bytes: int | None = None) -> dict:
-    """``normalize.store.normalize_fetched`` on Ray Data: same output folder, same manifest, same reuse rule."""
-    from ..normalize.converters import get
+    """``normalize.store.normalize_fetched`` with Ray Data converting: same folder, manifest and reuse rule."""
+    return store.normalize_fetched(entry, revision, files, strict=strict, force=force, allow_empty=allow_empty,
+                                   partial=partial, runner=ray_runner(range_bytes))
 
-    fmt = entry.format
-    raw_dir = layout.raw_dir(entry.id, revision)
-    if not fmt.supported:
-        raise NotNormalizableError(f"{entry.id} cannot be normalized: {fmt.reason or 'no converter declared'}",
-                                   hint=f"the raw files are in {raw_dir}")
-    spec = FormatSpec(fmt.reader or "", fmt.converter or "", thaw(fmt.options), fmt.encoding)
-    converter = get(spec.converter)
+
+def ray_runner(range_bytes: int | None = None):
+    """A ``store.normalize_fetched`` runner that converts on Ray, cutting JSONL files into ``range_bytes`` units."""
+    return functools.partial(normalize_on_ray, range_bytes=range_bytes)
+
+
+def normalize_on_ray(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, source: str, out_dir: Path,
+                     strict: bool = False, inputs_fingerprint: str = "", progress=None, converter=None,
+                     range_bytes: int | None = None) -> dict:
+    """``pipeline.normalize`` on Ray Data: units converted by tasks, then assembled in order and published."""
+    converter = converter or pipeline.get(spec.converter)
     pipeline.check_options(converter, spec.options)
-    splits = split_inputs(entry, raw_dir, files, partial=partial)
-    fingerprint = _fingerprint(spec, converter.version, files, splits)
-    out = layout.normalized_dir(entry.id, revision, converter.produces)
-    current = read_manifest(out)
-    if current and current.get("inputs") == fingerprint and not force and not (
-            strict and any(c.get("rejected") for c in current["splits"].values())):
-        manifest = current
-    else:
-        layout.require_writable(f"normalizing {entry.id}")
-        with staged_dir(out) as work:
-            counts = run_units(plan_units(splits, spec.encoding, range_bytes), spec, entry.id, strict, work)
-            manifest = {"source": entry.id, "format": converter.produces, "converter": converter.name,
-                        "converter_version": converter.version, "reader": spec.reader, "options": spec.options,
-                        "encoding": spec.encoding, "inputs": fingerprint,
-                        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "engine": "ray",
-                        "splits": {split: _assemble(split, [c for c in counts if c["split"] == split], work)
-                                   for split in splits}}
-            shutil.rmtree(work / UNITS)
-            (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-    if not allow_empty:
-        check_not_empty(manifest, out)
+    with staged_dir(out_dir) as work:
+        counts = run_units(plan_units(splits, spec.encoding, range_bytes), spec, source, strict, work)
+        manifest = pipeline.manifest_head(converter, spec, source, inputs_fingerprint)
+        manifest["engine"] = "ray"
+        manifest["splits"] = {split: _assemble(split, [c for c in counts if c["split"] == split], work)
+                              for split in splits}
+        shutil.rmtree(work / UNITS)
+        (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return manifest
 
 
