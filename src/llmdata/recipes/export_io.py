@@ -1,4 +1,4 @@
-"""Helpers every exporter shares: read shards, write a file atomically, make names safe."""
+"""Helpers every exporter shares: read shards, write a file (or JSON Lines) atomically, make names safe."""
 
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ def write_file(final: Path, write: Callable[[Path], None]) -> None:
         os.replace(staged, final)
     finally:
         staged.unlink(missing_ok=True)
+
+
+def dump_jsonl(final: Path, records: list[dict]) -> None:
+    """``records`` as JSON Lines at ``final``, whole or not at all."""
+    import orjson
+
+    def dump(path: Path) -> None:
+        with open(path, "wb") as f:
+            for record in records:
+                f.write(orjson.dumps(record) + b"\n")
+
+    write_file(final, dump)
 
 
 def safe_name(text: str) -> str:

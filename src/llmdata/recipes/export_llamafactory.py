@@ -25,9 +25,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import orjson
 
-from .export_io import read_rows, safe_name, write_file
+from .export_io import read_rows, safe_name, write_file, dump_jsonl
 
 INFO = "dataset_info.json"
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
@@ -96,13 +95,7 @@ def write(name: str, fmt: str, splits: dict[str, list[Path]], out: Path, **_) ->
             else:
                 kept.append(record)
         file = f"{safe_name(name)}.{safe_name(split)}.jsonl"
-
-        def dump(path: Path, kept=kept) -> None:
-            with open(path, "wb") as f:
-                for record in kept:
-                    f.write(orjson.dumps(record) + b"\n")
-
-        write_file(out / file, dump)
+        dump_jsonl(out / file, kept)
         files.append(file)
         rows[split] = len(kept)
         key = safe_name(name) if split == "train" else f"{safe_name(name)}_{safe_name(split)}"

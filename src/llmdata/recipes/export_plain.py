@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 
-from .export_io import read_rows, safe_name, write_file
+from .export_io import read_rows, safe_name, write_file, dump_jsonl
 
 
 def write_jsonl(name: str, fmt: str, splits: dict[str, list[Path]], out: Path, **_) -> dict:
@@ -18,13 +17,7 @@ def write_jsonl(name: str, fmt: str, splits: dict[str, list[Path]], out: Path, *
     for split, shards in splits.items():
         data = read_rows(shards)
         file = f"{safe_name(name)}.{safe_name(split)}.jsonl"
-
-        def write(path: Path, data=data) -> None:
-            with open(path, "wb") as f:
-                for row in data:
-                    f.write(orjson.dumps(row) + b"\n")
-
-        write_file(out / file, write)
+        dump_jsonl(out / file, data)
         files.append(file)
         rows[split] = len(data)
     return {"files": files, "rows": rows, "skipped": {}}
