@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import UnsafeArchiveError
+from ..store.atomic import staging_path
 from ..store.layout import extracted_dir
 from . import scratch
 
@@ -72,7 +73,7 @@ def extract(archive: Path, target: Path | None = None, *, max_members: int = MAX
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch.sweep_folder(target.parent)
     max_bytes = _byte_cap(archive, max_bytes, max_ratio, ratio_floor)
-    work = scratch.tmp_name(target)
+    work = staging_path(target)
     work.mkdir()
     try:
         single_gzip = archive.name.endswith(".gz") and not archive.name.endswith(".tar.gz")

@@ -39,11 +39,6 @@ _PRIVATE_PART = re.compile(r"^[0-9a-f]+\.(\d+)-[0-9a-f]+\.(part|json)$")
 _swept: set[str] = set()
 
 
-def tmp_name(dest: Path) -> Path:
-    """Where to build ``dest`` before the rename that publishes it: beside it, named after this process."""
-    return dest.parent / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
 def private_part(parts: Path, key: str) -> Path:
     return parts / f"{key}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
 
@@ -99,12 +94,17 @@ def sweep_folder(folder: Path) -> list[Path]:
     return removed
 
 
-def sweep_folder_once(folder: Path) -> None:
-    """:func:`sweep_folder`, at most once per folder per process (downloads of many files pay one listing)."""
-    key = str(folder)
+def _once(sweep, folder: Path) -> None:
+    """``sweep(folder)`` at most once per folder per process (downloads of many files pay one listing)."""
+    key = f"{sweep.__name__}:{folder}"
     if key not in _swept:
         _swept.add(key)
-        sweep_folder(folder)
+        sweep(folder)
+
+
+def sweep_folder_once(folder: Path) -> None:
+    """:func:`sweep_folder`, at most once per folder per process."""
+    _once(sweep_folder, folder)
 
 
 def sweep_parts(parts: Path) -> list[Path]:
@@ -148,10 +148,8 @@ def sweep_parts(parts: Path) -> list[Path]:
 
 
 def sweep_parts_once(parts: Path) -> None:
-    key = str(parts)
-    if key not in _swept:
-        _swept.add(key)
-        sweep_parts(parts)
+    """:func:`sweep_parts`, at most once per folder per process."""
+    _once(sweep_parts, parts)
 
 
 class PartLock:

@@ -35,6 +35,7 @@ import httpx
 from .. import settings
 from ..errors import DiskFullError, FetchError, IntegrityError, UpstreamChangedError, redact_url
 from ..store import layout
+from ..store.atomic import staging_path
 from . import scratch
 from .http import is_retryable_status, open_stream, raise_for_status, retry_or_raise, rewrite
 from .verify import Pin, compare, hash_prefix, streaming_hash, verify
@@ -128,7 +129,7 @@ def _publish(part: Path, dest: Path) -> None:
     """Rename the verified part beside ``dest``, then over it: ``dest`` only ever holds verified bytes."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     scratch.sweep_folder_once(dest.parent)
-    staged = scratch.tmp_name(dest)
+    staged = staging_path(dest)
     os.replace(part, staged)
     os.replace(staged, dest)
     _meta_path(part).unlink(missing_ok=True)
