@@ -161,6 +161,12 @@ def msg(role: str, content: str) -> dict:
     return {"role": role, "content": content}
 
 
+def system_turn(record: dict, key: str) -> list[dict]:
+    """The conversation's start: ``[system message]`` when ``record[key]`` is a non-blank string, else ``[]``."""
+    system = record.get(key)
+    return [msg("system", system)] if isinstance(system, str) and system.strip() else []
+
+
 def check_chat(messages: list[dict]) -> list[dict]:
     """A trainable conversation: non-empty turns, at least one user turn, ends with the assistant."""
     if not messages:

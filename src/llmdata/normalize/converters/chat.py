@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .base import DEFAULT_ROLES, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map
+from .base import (DEFAULT_ROLES, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map,
+                   system_turn)
 from .columnar import table_batch
 from .columnar_chat import alpaca_batch, alpaca_table, openai_table, pairs_table, sharegpt_table
 
@@ -19,10 +20,7 @@ def _alpaca_messages(record: dict, o: dict, used: set[str]) -> list[dict]:
     prompt = "\n\n".join(part for part in (instruction.strip(), extra.strip()) if part)
     if not prompt:
         raise Reject(f"both {keys['instruction']!r} and {keys['input']!r} are empty")
-    messages = []
-    system = record.get(keys["system"])
-    if isinstance(system, str) and system.strip():
-        messages.append(msg("system", system))
+    messages = system_turn(record, keys["system"])
     history = record.get(keys["history"]) or []
     if not isinstance(history, list):
         raise Reject(f"field {keys['history']!r} should be a list of [question, answer] pairs")
@@ -94,10 +92,7 @@ def sharegpt(record: dict, o: dict):
     turns = record.get(key)
     if not isinstance(turns, list):
         raise Reject(f"field {key!r} should be a list of turns")
-    messages = []
-    system = record.get(o.get("system", "system"))
-    if isinstance(system, str) and system.strip():
-        messages.append(msg("system", system))
+    messages = system_turn(record, o.get("system", "system"))
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
             raise Reject(f"turn {i} is not an object")
@@ -231,10 +226,7 @@ def conversation_pairs(record: dict, o: dict):
     pairs = record.get(key)
     if not isinstance(pairs, list) or not pairs:
         raise Reject(f"field {key!r} should be a non-empty list of {{{user}, {assistant}}} pairs")
-    messages = []
-    system = record.get(o.get("system", "system"))
-    if isinstance(system, str) and system.strip():
-        messages.append(msg("system", system))
+    messages = system_turn(record, o.get("system", "system"))
     for i, pair in enumerate(pairs):
         if not isinstance(pair, dict):
             raise Reject(f"pair {i} is not an object")
