@@ -317,17 +317,25 @@ def _read_records(path: Path, reader: str, *, name: str | None = None, encoding:
     if reader == "parquet":
         yield from iter_parquet(path, name)
         return
+    if reader not in STREAM_READERS:
+        raise ReadError(f"unknown reader {reader!r}", hint="use json, jsonl, json-concat, csv, tsv, parquet or text")
     with _open_bytes(path) as raw:
         handle = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
-        if reader in ("json", "jsonl", "json-concat"):
-            yield from iter_json_auto(handle, name, encoding)
-        elif reader in ("csv", "tsv"):
-            yield from iter_delimited(handle, name, "," if reader == "csv" else "\t", encoding,
-                                      header=options.get("header", True), columns=options.get("columns"))
-        elif reader == "text":
-            yield from _iter_text(handle, name, encoding)
-        else:
-            raise ReadError(f"unknown reader {reader!r}", hint="use json, jsonl, json-concat, csv, tsv, parquet or text")
+        yield from _read_stream(handle, name, reader, encoding, options)
+
+
+STREAM_READERS = ("json", "jsonl", "json-concat", "csv", "tsv", "text")
+
+
+def _read_stream(handle, name: str, reader: str, encoding: str, options: dict) -> Iterator[tuple[Position, object]]:
+    """Records of one byte stream (a file, or a zip or tar member) read with one of ``STREAM_READERS``."""
+    if reader in ("json", "jsonl", "json-concat"):
+        yield from iter_json_auto(handle, name, encoding)
+    elif reader in ("csv", "tsv"):
+        yield from iter_delimited(handle, name, "," if reader == "csv" else "\t", encoding,
+                                  header=options.get("header", True), columns=options.get("columns"))
+    else:
+        yield from _iter_text(handle, name, encoding)
 
 
 def _iter_text(handle, name: str, encoding: str) -> Iterator[tuple[Position, object]]:
@@ -339,11 +347,8 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2")
 
 
 def _read_member(handle, member_name: str, reader: str, encoding: str, options: dict):
-    if reader in ("json", "jsonl", "json-concat"):
-        yield from iter_json_auto(handle, member_name, encoding)
-    elif reader in ("csv", "tsv"):
-        yield from iter_delimited(handle, member_name, "," if reader == "csv" else "\t", encoding,
-                                  header=options.get("header", True), columns=options.get("columns"))
+    if reader in ("json", "jsonl", "json-concat", "csv", "tsv"):
+        yield from _read_stream(handle, member_name, reader, encoding, options)
     elif reader == "parquet":
         import pyarrow.parquet as pq
 
@@ -383,14 +388,9 @@ def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) 
                 continue
             member_name = f"{name}!{info.filename}"
             with archive.open(info) as member:
-                handle = io.BufferedReader(member)  # type: ignore[arg-type]
-                if reader in ("json", "jsonl", "json-concat"):
-                    yield from iter_json_auto(handle, member_name, encoding)
-                elif reader in ("csv", "tsv"):
-                    yield from iter_delimited(handle, member_name, "," if reader == "csv" else "\t", encoding,
-                                              header=options.get("header", True), columns=options.get("columns"))
-                elif reader == "text":
-                    yield from _iter_text(handle, member_name, encoding)
+                if reader in STREAM_READERS:
+                    yield from _read_stream(io.BufferedReader(member), member_name, reader, encoding,  # type: ignore[arg-type]
+                                            options)
                 else:
                     raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members",
                                     hint="zip members are read as json, jsonl, csv, tsv or text; for other files "
