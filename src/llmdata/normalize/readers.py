@@ -389,8 +389,8 @@ def _read_zip(path: Path, reader: str, name: str, encoding: str, options: dict) 
             member_name = f"{name}!{info.filename}"
             with archive.open(info) as member:
                 if reader in STREAM_READERS:
-                    yield from _read_stream(io.BufferedReader(member), member_name, reader, encoding,  # type: ignore[arg-type]
-                                            options)
+                    handle = io.BufferedReader(member)  # type: ignore[arg-type]
+                    yield from _read_stream(handle, member_name, reader, encoding, options)
                 else:
                     raise ReadError(f"{member_name}: reader {reader!r} cannot read zip members",
                                     hint="zip members are read as json, jsonl, csv, tsv or text; for other files "
