@@ -29,16 +29,20 @@ def _create_tables(engine) -> None:  # noqa: ANN001
         SQLModel.metadata.create_all(engine, tables=LEDGER_TABLES)
 
 
-def _upsert(conn, model, row: dict) -> None:  # noqa: ANN001
-    """INSERT ... ON CONFLICT DO UPDATE: one statement, so concurrent fetches of a dataset cannot collide
-    (a read-then-insert merge lets two processes both insert the same key)."""
+def _upsert(conn, model, rows: list[dict]) -> None:  # noqa: ANN001
+    """INSERT ... ON CONFLICT DO UPDATE for every row, as one executemany: concurrent fetches of a dataset
+    cannot collide (a read-then-insert merge lets two processes both insert the same key), and a dataset of
+    thousands of files is recorded in one statement rather than one round trip per file."""
     from sqlalchemy.dialects.sqlite import insert
 
+    if not rows:
+        return
     table = model.__table__
     keys = [c.name for c in table.primary_key.columns]
-    statement = insert(table).values(**row)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=keys, set_={k: v for k, v in row.items() if k not in keys}))
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={k: statement.excluded[k] for k in rows[0] if k not in keys})
+    conn.execute(statement, rows)
 
 
 def record(dataset_id: str, kind: str, source: str, revision: str, pinned: bool, files: list[dict]) -> None:
@@ -49,12 +53,11 @@ def record(dataset_id: str, kind: str, source: str, revision: str, pinned: bool,
     with write_engine() as engine:
         _create_tables(engine)
         with engine.begin() as conn:
-            for f in files:
-                _upsert(conn, LedgerFile, {"dataset_id": dataset_id, "revision": revision, "path": f["path"],
-                                           "source_kind": kind, "source": source, "url": f["url"],
-                                           "sha256": f["sha256"], "size": f["size"], "fetched_at": now})
-            _upsert(conn, LedgerDataset, {"dataset_id": dataset_id, "revision": revision, "source_kind": kind,
-                                          "source": source, "pinned": pinned, "fetched_at": now})
+            _upsert(conn, LedgerFile, [{"dataset_id": dataset_id, "revision": revision, "path": f["path"],
+                                        "source_kind": kind, "source": source, "url": f["url"],
+                                        "sha256": f["sha256"], "size": f["size"], "fetched_at": now} for f in files])
+            _upsert(conn, LedgerDataset, [{"dataset_id": dataset_id, "revision": revision, "source_kind": kind,
+                                           "source": source, "pinned": pinned, "fetched_at": now}])
 
 
 def datasets() -> list[dict]:
