@@ -218,6 +218,40 @@ def test_truncated_json_array_is_a_read_error(tmp_path):
         collect(path, "json")
 
 
+def test_records_star_reads_the_list_under_every_key(tmp_path):
+    """Safety-Prompts ships {scenario: [records]}: every scenario's records, the scenario as the position."""
+    doc = {"Insult": [{"prompt": "a"}, {"prompt": "b"}], "Mental_Health": [{"prompt": "c"}]}
+    path = write(tmp_path / "s.json", json.dumps(doc, indent=4).encode())
+    assert collect(path, "json", options={"records": "*"}) == [
+        ("s.json Insult 0", {"prompt": "a"}), ("s.json Insult 1", {"prompt": "b"}),
+        ("s.json Mental_Health 0", {"prompt": "c"})]
+    assert [r for _, r in collect(path, "json", options={"records": "Mental_Health"})] == [{"prompt": "c"}]
+    for bad in ({"Insult": [{"prompt": "a"}], "version": "1"}, {}, [{"prompt": "a"}]):
+        path = write(tmp_path / "bad.json", json.dumps(bad).encode())
+        with pytest.raises(ReadError, match="a list under every key"):
+            collect(path, "json", options={"records": "*"})
+    with pytest.raises(ReadError, match="a list under 'data'"):
+        collect(write(tmp_path / "squad.json", b'{"version": "1"}'), "json", options={"records": "data"})
+
+
+def test_parquet_members_of_a_tar_are_read_row_by_row(tmp_path):
+    import io
+    import tarfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([{"text": "x"}, {"text": "y"}]), table)
+    archive = tmp_path / "shards.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        info = tarfile.TarInfo("data/part-0.parquet")
+        info.size = len(table.getvalue())
+        tf.addfile(info, io.BytesIO(table.getvalue()))
+    assert collect(archive, "parquet") == [("shards.tar.gz!data/part-0.parquet row 0", {"text": "x"}),
+                                           ("shards.tar.gz!data/part-0.parquet row 1", {"text": "y"})]
+
+
 def test_pipeline_counts_rejects_and_manifest(tmp_path):
     lines = [
         json.dumps({"instruction": "a", "input": "", "output": "b", "extra": 1}),

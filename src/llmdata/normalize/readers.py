@@ -42,7 +42,8 @@ READERS = {
 READER_OPTIONS = (
     # (name, JSON Schema of the value, readers it applies to, default, doc)
     ("records", {"type": "string", "minLength": 1}, ("json", "jsonl", "json-concat"), None,
-     "read the list under this key of each top-level object as the records (SQuAD's `data`)"),
+     "read the list under this key of each top-level object as the records (SQuAD's `data`); `*`: the lists under "
+     "every key, the key as the position (Safety-Prompts' scenarios)"),
     ("header", {"type": "boolean"}, ("csv", "tsv"), True, "the first row names the columns; false: columns are col0, col1 ..."),
     ("columns", {"type": "array", "items": {"type": "string"}, "minItems": 1}, ("csv", "tsv"), None,
      "column names for a file without a header row"),
@@ -273,7 +274,7 @@ def iter_delimited(handle, name: str, delimiter: str, encoding: str = "utf-8", h
                         hint="set `encoding: gb18030` in the entry's format if the file is GBK/GB18030") from None
 
 
-def iter_parquet(path: Path, name: str) -> Iterator[tuple[Position, object]]:
+def iter_parquet(path: Path | io.BufferedIOBase, name: str) -> Iterator[tuple[Position, object]]:
     import pyarrow.parquet as pq
 
     number = 0
@@ -288,18 +289,22 @@ def read_records(path: Path, reader: str, *, name: str | None = None, encoding: 
     """Records of one file with their positions; ``name`` is what positions and rejects call the file.
 
     Option ``records: KEY`` reads the list under KEY of a top-level object
-    (SQuAD-style ``{"version": .., "data": [...]}``) as the records.
+    (SQuAD-style ``{"version": .., "data": [...]}``) as the records; ``records: "*"``
+    reads the lists under every key of it, in file order (Safety-Prompts'
+    ``{scenario: [...], ...}``), and the key becomes the position's unit.
     """
     options = options or {}
     key = options.get("records")
     if key:
         for position, document in _read_records(path, reader, name=name, encoding=encoding, options=options):
-            items = document.get(key) if isinstance(document, dict) else None
-            if not isinstance(items, list):
-                raise ReadError(f"{position}: expected an object with a list under {key!r}",
-                                hint="check the `records` option of the entry's format")
-            for index, item in enumerate(items):
-                yield Position(position.file, f"{key}", index), item
+            groups = (document if key == "*" else {key: document.get(key)}) if isinstance(document, dict) else {}
+            if not groups or not all(isinstance(items, list) for items in groups.values()):
+                raise ReadError(f"{position}: expected an object with " + (
+                    "a list under every key" if key == "*" else f"a list under {key!r}"),
+                    hint="check the `records` option of the entry's format")
+            for unit, items in groups.items():
+                for index, item in enumerate(items):
+                    yield Position(position.file, str(unit), index), item
         return
     yield from _read_records(path, reader, name=name, encoding=encoding, options=options)
 
@@ -350,13 +355,7 @@ def _read_member(handle, member_name: str, reader: str, encoding: str, options: 
     if reader in ("json", "jsonl", "json-concat", "csv", "tsv"):
         yield from _read_stream(handle, member_name, reader, encoding, options)
     elif reader == "parquet":
-        import pyarrow.parquet as pq
-
-        number = 0
-        for batch in pq.ParquetFile(io.BytesIO(handle.read())).iter_batches(batch_size=8192):
-            for row in batch.to_pylist():
-                yield Position(member_name, "row", number), row
-                number += 1
+        yield from iter_parquet(io.BytesIO(handle.read()), member_name)
     else:
         raise ReadError(f"{member_name}: reader {reader!r} cannot read archive members")
 
