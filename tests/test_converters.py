@@ -92,6 +92,33 @@ def test_belle_multiturn_text():
         run("belle-multiturn", {"instruction": "你好", "output": "hi"})
 
 
+BAIZE = ("The conversation between human and AI assistant.\n[|Human|] How do I sort a list in Python?\n"
+         "[|AI|] Use sorted(xs) or xs.sort().\n[|Human|] And in reverse?\n[|AI|] Pass reverse=True.\n[|Human|] ")
+
+
+def test_baize_transcript():
+    [row] = run("baize", {"topic": "sort a list", "input": BAIZE})
+    assert [(m["role"], m["content"]) for m in row["messages"]] == [
+        ("user", "How do I sort a list in Python?"), ("assistant", "Use sorted(xs) or xs.sort()."),
+        ("user", "And in reverse?"), ("assistant", "Pass reverse=True.")]
+    [converted] = get("baize").fn({"topic": "sort a list", "input": BAIZE}, {})
+    assert converted.consumed == {"input"}  # the topic stays in meta
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("no turns at all", r"does not start with a '\[\|Human\|\]' turn"),
+    ("[|AI|] hello\n[|Human|] hi\n", "does not start"),
+    ("[|Human|] hi\n[|Human|] again\n[|AI|] yes\n", "two user turns in a row"),
+    ("[|Human|] hi\n[|AI|] \n[|Human|] ", "empty assistant turn"),
+    ("[|Human|] only a question\n", "does not end with an assistant"),
+])
+def test_baize_rejects(text, reason):
+    with pytest.raises(Reject, match=reason):
+        run("baize", {"topic": "t", "input": text})
+    with pytest.raises(Reject, match="missing field 'input'"):
+        run("baize", {"topic": "t"})
+
+
 def test_moss_conversation_with_plugin():
     record = {"conversation_id": 7, "meta_instruction": "You are MOSS.\n", "num_turns": 1, "category": "tool",
               "chat": {"turn_1": {

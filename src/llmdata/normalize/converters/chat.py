@@ -119,6 +119,15 @@ def openai_messages(record: dict, o: dict):
     yield from sharegpt(record, options)
 
 
+def _transcript(text: str, marks: re.Pattern, first: str, field: str, mark: str) -> list[tuple[str, str]]:
+    """(speaker, text) turns of a transcript cut at its speaker marks (group 1 names the speaker); opens with ``first``."""
+    found = list(marks.finditer(text))
+    if not found or found[0].group(1) != first:
+        raise Reject(f"{field} does not start with a {mark!r} turn")
+    ends = [m.start() for m in found[1:]] + [len(text)]
+    return [(m.group(1), text[m.end():end].strip()) for m, end in zip(found, ends)]
+
+
 _BELLE_TURN = re.compile(r"(?:^|\n)\s*(Human|Assistant)\s*[:：]")
 
 
@@ -130,20 +139,37 @@ def belle_multiturn(record: dict, o: dict):
     """BELLE multiturn: instruction holds 'Human: ... Assistant: ...' text ending with 'Assistant:', output the reply."""
     text = need_str(record, o.get("instruction", "instruction"))
     output = need_str(record, o.get("output", "output"))
-    marks = list(_BELLE_TURN.finditer(text))
-    if not marks or marks[0].group(1) != "Human":
-        raise Reject("instruction does not start with a 'Human:' turn")
-    messages = []
-    for i, m in enumerate(marks):
-        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        content = text[m.end():end].strip()
-        role = "user" if m.group(1) == "Human" else "assistant"
-        if i == len(marks) - 1 and role == "assistant" and not content:
-            continue  # the trailing 'Assistant:' the output answers
-        messages.append(msg(role, content))
+    turns = _transcript(text, _BELLE_TURN, "Human", "instruction", "Human:")
+    if turns[-1] == ("Assistant", ""):
+        turns.pop()  # the trailing 'Assistant:' the output answers
+    messages = [msg("user" if who == "Human" else "assistant", content) for who, content in turns]
     messages.append(msg("assistant", output))
     used = {o.get("instruction", "instruction"), o.get("output", "output"), "input"}
     yield Row({"messages": check_chat(messages)}, used)
+
+
+_BAIZE_TURN = re.compile(r"\[\|(Human|AI)\|\]")
+
+
+@converter("baize", "chat", options=(
+    column("text", "input", "field holding the '[|Human|] ... [|AI|] ...' transcript"),
+))
+def baize(record: dict, o: dict):
+    """Baize self-chat: input holds a header line, '[|Human|] ...' / '[|AI|] ...' turns and a trailing empty '[|Human|]'.
+
+    The header before the first turn ('The conversation between human and AI
+    assistant.', the same in every record) is not a turn and is left out, as is the
+    empty Human turn at the end (the cue for a next question that never came).
+    """
+    key = o.get("text", "input")
+    turns = _transcript(need_str(record, key), _BAIZE_TURN, "Human", key, "[|Human|]")
+    if turns[-1] == ("Human", ""):
+        turns.pop()
+    messages = [msg("user" if who == "Human" else "assistant", content) for who, content in turns]
+    for i in range(1, len(messages)):
+        if messages[i]["role"] == messages[i - 1]["role"]:
+            raise Reject(f"two {messages[i]['role']} turns in a row at message {i}")
+    yield Row({"messages": check_chat(messages)}, {key})
 
 
 _MOSS_TAG = re.compile(r"^\s*<\|[^|]+\|>\s*:\s*")
