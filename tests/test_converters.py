@@ -119,6 +119,38 @@ def test_baize_rejects(text, reason):
         run("baize", {"topic": "t"})
 
 
+UNNATURAL = {"instruction": "Find the capital of the country.", "instances": [
+    {"instruction_with_input": "Find the capital of the country.\nFrance", "input": "France",
+     "constraints": "The output should be a city name.", "output": "Paris"},
+    {"instruction_with_input": "Find the capital of the country.\nJapan", "input": "Japan", "constraints": "None.",
+     "output": "Tokyo"}]}
+
+
+def test_unnatural_instructions_core_and_full():
+    rows = run("unnatural-instructions", UNNATURAL)
+    assert [[m["content"] for m in r["messages"]] for r in rows] == [
+        ["Find the capital of the country.\nFrance\nThe output should be a city name.", "Paris"],
+        ["Find the capital of the country.\nJapan", "Tokyo"]]
+    full = {**UNNATURAL, "reformulations": [
+        {"instruction": "Name the capital city.", "input": "France",
+         "instruction_with_input": "Name the capital city.\nFrance", "output": "Paris"}]}
+    rows = run("unnatural-instructions", full)
+    assert len(rows) == 3 and rows[2]["messages"][0]["content"] == "Name the capital city.\nFrance"
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ({"instances": UNNATURAL["instances"]}, "missing field 'instruction'"),
+    ({"instruction": "x", "instances": []}, "'instances' should be a non-empty list"),
+    ({"instruction": "x", "instances": ["not an object"]}, "instances item 0 is not an object"),
+    ({"instruction": "x", "instances": [{"constraints": "None", "output": "y"}]}, "missing field 'instruction_with_input'"),
+    ({**UNNATURAL, "reformulations": {"instruction": "x"}}, "'reformulations' should be a list"),
+    ({**UNNATURAL, "reformulations": [{"instruction_with_input": "x", "output": ""}]}, "field 'output' is empty"),
+])
+def test_unnatural_instructions_rejects(record, reason):
+    with pytest.raises(Reject, match=reason):
+        run("unnatural-instructions", record)
+
+
 def test_moss_conversation_with_plugin():
     record = {"conversation_id": 7, "meta_instruction": "You are MOSS.\n", "num_turns": 1, "category": "tool",
               "chat": {"turn_1": {

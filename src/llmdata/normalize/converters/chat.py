@@ -57,21 +57,54 @@ def medical_qa(record: dict, o: dict):
     yield Row({"messages": check_chat([msg("user", question), msg("assistant", answer)])}, {q, a})
 
 
+def _objects(record: dict, key: str, *, required: bool = True) -> list[dict]:
+    """The list of objects under ``key`` (a task's instances, its reformulations); Reject when it is not one."""
+    items = record.get(key)
+    if items is None and not required:
+        return []
+    if not isinstance(items, list) or (required and not items):
+        raise Reject(f"field {key!r} should be a {'non-empty ' if required else ''}list")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise Reject(f"{key} item {i} is not an object")
+    return items
+
+
 @converter("seed-tasks", "chat")
 def seed_tasks(record: dict, o: dict):
     """Self-instruct seed tasks: instruction + instances [{input, output}]; one row per instance."""
     instruction = need_str(record, "instruction")
-    instances = record.get("instances")
-    if not isinstance(instances, list) or not instances:
-        raise Reject("field 'instances' should be a non-empty list")
     rows = []
-    for i, inst in enumerate(instances):
-        if not isinstance(inst, dict):
-            raise Reject(f"instance {i} is not an object")
+    for inst in _objects(record, "instances"):
         extra = need_str(inst, "input", allow_empty=True)
         prompt = "\n\n".join(p for p in (instruction.strip(), extra.strip()) if p)
         rows.append(Row({"messages": check_chat([msg("user", prompt), msg("assistant", need_str(inst, "output"))])},
                         {"instruction", "instances"}, native_id=_native_id(record)))
+    yield from rows
+
+
+_NO_CONSTRAINTS = {"", "none", "none."}
+
+
+@converter("unnatural-instructions", "chat")
+def unnatural_instructions(record: dict, o: dict):
+    """Unnatural Instructions: instruction + instances [{instruction_with_input, constraints, output}] (+ reformulations).
+
+    One row per instance: the user turn is instruction_with_input, then the output
+    constraints on a new line unless they are 'None'. The full data's reformulations
+    (paraphrased instructions {instruction, input, instruction_with_input, output})
+    give one row each; the full data is the core data plus them.
+    """
+    need_str(record, "instruction")
+    rows = []
+    for key in ("instances", "reformulations"):
+        for item in _objects(record, key, required=key == "instances"):
+            constraints = need_str(item, "constraints", allow_empty=True).strip()
+            prompt = need_str(item, "instruction_with_input").strip()
+            if constraints.lower() not in _NO_CONSTRAINTS:
+                prompt += "\n" + constraints
+            rows.append(Row({"messages": check_chat([msg("user", prompt), msg("assistant", need_str(item, "output"))])},
+                            {"instruction", "instances", "reformulations"}))
     yield from rows
 
 
