@@ -269,6 +269,21 @@ def test_trec_qrels_follow_the_entry_reader_and_read_zip_members(tmp_path):
     assert manifest["splits"]["qrels.dev"]["reject_reasons"] == {"header line": 1}
 
 
+def test_trec_collection_and_queries_reject_a_header_row(tmp_path):
+    """T2Ranking's TSVs start with 'pid<TAB>text' / 'qid<TAB>text': that row is a reject, never a document."""
+    files = {"corpus": ("collection.tsv", "pid\ttext\n0\t第一段\n1\t第二段\n"),
+             "queries": ("queries.dev.tsv", "qid\ttext\n100\t什么是检索\n")}
+    for split, (name, text) in files.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        out = tmp_path / split
+        manifest = normalize({split: [(path, name)]}, FormatSpec("tsv", "trec-retrieval"), source="s", out_dir=out)
+        counts = manifest["splits"][split]
+        assert counts["reject_reasons"] == {"header line": 1}, split
+        rows = pq.read_table(out / counts["shards"][0]).to_pylist()
+        assert [r["text"] for r in rows] == [line.split("\t")[1] for line in text.splitlines()[1:]]
+
+
 def test_zip_member_a_reader_cannot_read_says_how_to_proceed(tmp_path):
     from llmdata.normalize.readers import ReadError, read_records
 

@@ -52,9 +52,15 @@ def beir_qrels(record: dict, o: dict):
               {"query-id", "corpus-id", "score"}, native_id=f"{qid}/{did}")
 
 
+_HEADER_IDS = frozenset({"id", "_id", "pid", "qid", "docid", "doc_id", "query_id", "query-id", "corpus-id"})
+
+
 def _two_columns(record: dict) -> tuple[str, str]:
+    """id and text of a collection or queries row; a header row (T2Ranking's 'pid<TAB>text') is rejected, not kept."""
     if "col0" not in record or "col1" not in record:
         raise Reject("expected id<TAB>text")
+    if str(record["col0"]).strip().lower() in _HEADER_IDS:
+        raise Reject("header line")
     return need_str(record, "col0"), need_str(record, "col1")
 
 
@@ -85,7 +91,7 @@ def trec_qrels(record: dict, o: dict):
         (qid, did), rel = parts, "1"
     else:
         raise Reject(f"expected 'qid 0 pid rel', got {len(parts)} fields")
-    if qid.lower() in ("qid", "query-id", "query_id"):
+    if qid.lower() in _HEADER_IDS:
         raise Reject("header line")
     yield Row({"query_id": qid, "doc_id": did, "score": _score(rel)}, set(record), native_id=f"{qid}/{did}")
 
