@@ -270,8 +270,12 @@ def test_trec_qrels_follow_the_entry_reader_and_read_zip_members(tmp_path):
 
 
 def test_trec_collection_and_queries_reject_a_header_row(tmp_path):
-    """T2Ranking's TSVs start with 'pid<TAB>text' / 'qid<TAB>text': that row is a reject, never a document."""
-    files = {"corpus": ("collection.tsv", "pid\ttext\n0\t第一段\n1\t第二段\n"),
+    """T2Ranking's TSVs start with 'pid<TAB>text' / 'qid<TAB>text': that row is a reject, never a document.
+
+    They are written without CSV quoting (its loaders read them with QUOTE_NONE): a passage that starts with a
+    quote character stays one row instead of swallowing the lines after it.
+    """
+    files = {"corpus": ("collection.tsv", 'pid\ttext\n0\t"引号开头的段落\n1\t第二段 "x"\n2\t第三段\n'),
              "queries": ("queries.dev.tsv", "qid\ttext\n100\t什么是检索\n")}
     for split, (name, text) in files.items():
         path = tmp_path / name

@@ -115,7 +115,7 @@ _layout("beir", "BEIR: corpus.jsonl {_id, title, text}, queries.jsonl {_id, text
     "qrels": _table("beir:qrels", "qrels", beir_qrels, ("tsv",), header=True),
 })
 _layout("trec-retrieval", "TREC / MS MARCO / T2Ranking: id<TAB>text collections and queries, 'qid 0 pid rel' qrels.", {
-    "corpus": _table("trec-retrieval:corpus", "corpus", trec_corpus, ("tsv",), header=False),
-    "queries": _table("trec-retrieval:queries", "queries", trec_queries, ("tsv",), header=False),
-    "qrels": _table("trec-retrieval:qrels", "qrels", trec_qrels, ("tsv", "text"), header=False),
+    "corpus": _table("trec-retrieval:corpus", "corpus", trec_corpus, ("tsv",), header=False, quoting="none"),
+    "queries": _table("trec-retrieval:queries", "queries", trec_queries, ("tsv",), header=False, quoting="none"),
+    "qrels": _table("trec-retrieval:qrels", "qrels", trec_qrels, ("tsv", "text"), header=False, quoting="none"),
 })
