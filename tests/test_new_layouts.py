@@ -286,6 +286,18 @@ def test_trec_collection_and_queries_reject_a_header_row(tmp_path):
         assert counts["reject_reasons"] == {"header line": 1}, split
         rows = pq.read_table(out / counts["shards"][0]).to_pylist()
         assert [r["text"] for r in rows] == [line.split("\t")[1] for line in text.splitlines()[1:]]
+        # the entry's `header: true` beats the table's default: the header names the columns and is no record
+        named = normalize({split: [(path, name)]}, FormatSpec("tsv", "trec-retrieval", {"header": True}), source="s",
+                          out_dir=tmp_path / f"{split}-named")["splits"][split]
+        assert (named["read"], named["rejected"]) == (counts["written"], 0), split
+        again = pq.read_table(tmp_path / f"{split}-named" / named["shards"][0]).to_pylist()
+        assert [r["text"] for r in again] == [r["text"] for r in rows]
+    qrels = tmp_path / "qrels.dev.tsv"
+    qrels.write_text("qid\t-\tpid\trel\n100\t0\t7\t3\n", encoding="utf-8")
+    done = normalize({"qrels.dev": [(qrels, "qrels.dev.tsv")]}, FormatSpec("tsv", "trec-retrieval", {"header": True}),
+                     source="s", out_dir=tmp_path / "qrels")["splits"]["qrels.dev"]
+    [row] = pq.read_table(tmp_path / "qrels" / done["shards"][0]).to_pylist()
+    assert (row["query_id"], row["doc_id"], row["score"], done["rejected"]) == ("100", "7", 3.0, 0)
 
 
 def test_zip_member_a_reader_cannot_read_says_how_to_proceed(tmp_path):
