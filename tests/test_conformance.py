@@ -244,7 +244,7 @@ def test_loads_coincides_with_the_conformance_suite_and_the_pages_give_the_count
 def test_info_and_search_say_loads_only_for_converter_entries(cli):
     shown = cli("info", "gsm8k")
     assert shown.code == 0 and "yes: qa" in shown.out and "conformance" in shown.out
-    raw = cli("info", "mmlu")
+    raw = cli("info", "wudaocorpora")
     assert raw.code == 0 and "no (raw files only)" in raw.out
 
 

@@ -116,6 +116,21 @@ def test_ultrachat_alternating_turns():
         run("ultrachat", {"id": "1", "data": ["only a question"]})
 
 
+def test_ultrachat_prefixed_utterances_lose_their_role_prefix():
+    """HuatuoGPT-sft-data-v1: {"data": ["问：...", "答：...", ...]}; a missing or swapped prefix is a reject."""
+    huatuo = {"prefixes": ["问：", "答："]}
+    [row] = run("ultrachat", {"data": ["问：头疼怎么办？", "答：多休息。\n必要时就医。", " 问：还要注意什么？", "答：多喝水。"]},
+                **huatuo)
+    assert [(m["role"], m["content"]) for m in row["messages"]] == [
+        ("user", "头疼怎么办？"), ("assistant", "多休息。\n必要时就医。"), ("user", "还要注意什么？"), ("assistant", "多喝水。")]
+    with pytest.raises(Reject, match="utterance 1 does not start with '答："):
+        run("ultrachat", {"data": ["问：头疼怎么办？", "问：多休息。"]}, **huatuo)
+    with pytest.raises(Reject, match="utterance 0"):
+        run("ultrachat", {"data": ["头疼怎么办？", "答：多休息。"]}, **huatuo)
+    with pytest.raises(Reject, match="empty assistant turn"):
+        run("ultrachat", {"data": ["问：头疼怎么办？", "答："]}, **huatuo)
+
+
 @pytest.mark.parametrize(("fmt", "converter", "record", "options"), [
     ("mcq", "mcq", {"question": "q", "A": "a", "B": "b", "C": "c", "D": "d", "answer": "D", "x": 1}, {}),
     ("qa", "gsm8k", {"question": "q", "answer": "1+1=2\n#### 2"}, {}),

@@ -269,6 +269,37 @@ def test_trec_qrels_follow_the_entry_reader_and_read_zip_members(tmp_path):
     assert manifest["splits"]["qrels.dev"]["reject_reasons"] == {"header line": 1}
 
 
+def test_trec_collection_and_queries_reject_a_header_row(tmp_path):
+    """T2Ranking's TSVs start with 'pid<TAB>text' / 'qid<TAB>text': that row is a reject, never a document.
+
+    They are written without CSV quoting (its loaders read them with QUOTE_NONE): a passage that starts with a
+    quote character stays one row instead of swallowing the lines after it.
+    """
+    files = {"corpus": ("collection.tsv", 'pid\ttext\n0\t"引号开头的段落\n1\t第二段 "x"\n2\t第三段\n'),
+             "queries": ("queries.dev.tsv", "qid\ttext\n100\t什么是检索\n")}
+    for split, (name, text) in files.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        out = tmp_path / split
+        manifest = normalize({split: [(path, name)]}, FormatSpec("tsv", "trec-retrieval"), source="s", out_dir=out)
+        counts = manifest["splits"][split]
+        assert counts["reject_reasons"] == {"header line": 1}, split
+        rows = pq.read_table(out / counts["shards"][0]).to_pylist()
+        assert [r["text"] for r in rows] == [line.split("\t")[1] for line in text.splitlines()[1:]]
+        # the entry's `header: true` beats the table's default: the header names the columns and is no record
+        named = normalize({split: [(path, name)]}, FormatSpec("tsv", "trec-retrieval", {"header": True}), source="s",
+                          out_dir=tmp_path / f"{split}-named")["splits"][split]
+        assert (named["read"], named["rejected"]) == (counts["written"], 0), split
+        again = pq.read_table(tmp_path / f"{split}-named" / named["shards"][0]).to_pylist()
+        assert [r["text"] for r in again] == [r["text"] for r in rows]
+    qrels = tmp_path / "qrels.dev.tsv"
+    qrels.write_text("qid\t-\tpid\trel\n100\t0\t7\t3\n", encoding="utf-8")
+    done = normalize({"qrels.dev": [(qrels, "qrels.dev.tsv")]}, FormatSpec("tsv", "trec-retrieval", {"header": True}),
+                     source="s", out_dir=tmp_path / "qrels")["splits"]["qrels.dev"]
+    [row] = pq.read_table(tmp_path / "qrels" / done["shards"][0]).to_pylist()
+    assert (row["query_id"], row["doc_id"], row["score"], done["rejected"]) == ("100", "7", 3.0, 0)
+
+
 def test_zip_member_a_reader_cannot_read_says_how_to_proceed(tmp_path):
     from llmdata.normalize.readers import ReadError, read_records
 

@@ -59,7 +59,8 @@ def _table_plan(conv: Converter, spec: FormatSpec, split: str) -> tuple[Converte
     """corpus / queries / qrels.<name> -> the layout's table converter, and the reader it reads with.
 
     The entry's reader is used when the table converter accepts it; otherwise the
-    table's own first reader (a BEIR qrels file is TSV whatever the corpus is).
+    table's own first reader (a BEIR qrels file is TSV whatever the corpus is). The table's
+    reader options are defaults: the entry's own options win (T2Ranking's TSVs have a header).
     """
     from .converters.retrieval import table_of
 
@@ -68,7 +69,7 @@ def _table_plan(conv: Converter, spec: FormatSpec, split: str) -> tuple[Converte
     except Reject as exc:
         raise StrictConversionError(str(exc), hint="name retrieval splits corpus, queries and qrels.<split>") from None
     reader = spec.reader if not table.readers or spec.reader in table.readers else table.readers[0]
-    return table, FormatSpec(reader, table.name, {**spec.options, **table.reader_options}, spec.encoding)
+    return table, FormatSpec(reader, table.name, {**table.reader_options, **spec.options}, spec.encoding)
 
 
 def check_options(conv: Converter, options: dict) -> None:

@@ -47,6 +47,8 @@ READER_OPTIONS = (
     ("header", {"type": "boolean"}, ("csv", "tsv"), True, "the first row names the columns; false: columns are col0, col1 ..."),
     ("columns", {"type": "array", "items": {"type": "string"}, "minItems": 1}, ("csv", "tsv"), None,
      "column names for a file without a header row"),
+    ("quoting", {"enum": ["minimal", "none"]}, ("csv", "tsv"), "minimal",
+     "none: quote characters are plain text (TSVs written without CSV quoting, e.g. T2Ranking)"),
     ("members", {"type": "string", "minLength": 1}, READERS, "*", "glob of the zip members to read"),
     ("subject_from", {"enum": ["filename"]}, READERS, None,
      "put the file's (or zip member's) name, without extension, in each record's `subject` field"),
@@ -248,11 +250,11 @@ def iter_json_auto(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple
 
 
 def iter_delimited(handle, name: str, delimiter: str, encoding: str = "utf-8", header: bool = True,
-                   columns: list[str] | None = None) -> Iterator[tuple[Position, object]]:
+                   columns: list[str] | None = None, quoting: str = "minimal") -> Iterator[tuple[Position, object]]:
     csv.field_size_limit(1 << 30)
     text = io.TextIOWrapper(handle, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="",
                             errors="strict")
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(text, delimiter=delimiter, quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL)
     names = columns
     try:
         for row in reader:
@@ -338,7 +340,8 @@ def _read_stream(handle, name: str, reader: str, encoding: str, options: dict) -
         yield from iter_json_auto(handle, name, encoding)
     elif reader in ("csv", "tsv"):
         yield from iter_delimited(handle, name, "," if reader == "csv" else "\t", encoding,
-                                  header=options.get("header", True), columns=options.get("columns"))
+                                  header=options.get("header", True), columns=options.get("columns"),
+                                  quoting=options.get("quoting", "minimal"))
     else:
         yield from _iter_text(handle, name, encoding)
 

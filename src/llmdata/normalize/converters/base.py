@@ -105,7 +105,7 @@ class Converter:
     doc: str
     options: tuple[Option, ...] = ()
     readers: tuple[str, ...] = ()  # readers it accepts input from; empty = any
-    reader_options: dict = field(default_factory=dict)  # defaults it needs from the reader (header: false ...)
+    reader_options: dict = field(default_factory=dict)  # reader defaults (header: false ...); the entry may override
     batch: BatchFn | None = None  # columnar twin of ``fn`` on a batch of records: same output
     table: TableFn | None = None  # columnar twin on an Arrow table from pyarrow's JSON reader
     tables: dict = field(default_factory=dict)  # retrieval layouts: table name -> Converter

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .base import (DEFAULT_ROLES, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map,
-                   system_turn)
+from .base import (DEFAULT_ROLES, Option, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str,
+                   role_map, system_turn)
 from .columnar import table_batch
 from .columnar_chat import alpaca_batch, alpaca_table, openai_table, pairs_table, sharegpt_table
 
@@ -259,16 +259,28 @@ def _native_id(record: dict) -> str | None:
     return str(value) if isinstance(value, (str, int)) and str(value) else None
 
 
+def _unprefixed(text: str, prefix: str, index: int) -> str:
+    body = text.lstrip()
+    if not body.startswith(prefix):
+        raise Reject(f"utterance {index} does not start with {prefix!r}")
+    return body[len(prefix):].strip()
+
+
 @converter("ultrachat", "chat", options=(
     column("messages", "data", "field holding the alternating user / assistant utterances"),
+    Option("prefixes", {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 2, "maxItems": 2},
+           "the user and the assistant prefix every utterance starts with, removed (HuatuoGPT: ['问：', '答：'])"),
 ))
 def ultrachat(record: dict, o: dict):
-    """UltraChat: {id, data: [user, assistant, user, assistant, ...]} as plain strings."""
+    """UltraChat: {id, data: [user, assistant, user, assistant, ...]} as plain strings (optionally role-prefixed)."""
     turns = record.get(o.get("messages", "data"))
     if not isinstance(turns, list) or not turns:
         raise Reject("field 'data' should be a non-empty list of utterances")
     if not all(isinstance(t, str) for t in turns):
         raise Reject("every utterance in 'data' should be a string")
+    prefixes = o.get("prefixes")
+    if prefixes:
+        turns = [_unprefixed(t, prefixes[i % 2], i) for i, t in enumerate(turns)]
     messages = [msg("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(turns)]
     yield Row({"messages": check_chat(messages)}, {o.get("messages", "data")}, native_id=_native_id(record))
 

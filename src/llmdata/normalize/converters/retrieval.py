@@ -52,31 +52,44 @@ def beir_qrels(record: dict, o: dict):
               {"query-id", "corpus-id", "score"}, native_id=f"{qid}/{did}")
 
 
-def _two_columns(record: dict) -> tuple[str, str]:
-    if "col0" not in record or "col1" not in record:
+_HEADER_IDS = frozenset({"id", "_id", "pid", "qid", "docid", "doc_id", "query_id", "query-id", "corpus-id"})
+
+
+def _columns(record: dict) -> list[str]:
+    """A TSV row's column names in file order: col0, col1 ... without a header, the header's names with one."""
+    if all(k.startswith("col") and k[3:].isdigit() for k in record):
+        return sorted(record, key=lambda k: int(k[3:]))
+    return list(record)
+
+
+def _two_columns(record: dict) -> tuple[set[str], str, str]:
+    """id and text of a collection or queries row, by position; a header row read as data is rejected, not kept."""
+    keys = _columns(record)[:2]
+    if len(keys) < 2:
         raise Reject("expected id<TAB>text")
-    return need_str(record, "col0"), need_str(record, "col1")
+    if str(record[keys[0]]).strip().lower() in _HEADER_IDS:
+        raise Reject("header line")
+    return set(keys), need_str(record, keys[0]), need_str(record, keys[1])
 
 
 def trec_corpus(record: dict, o: dict):
     """pid<TAB>passage (MS MARCO collection.tsv, T2Ranking collection.tsv)."""
-    pid, text = _two_columns(record)
-    yield Row({"title": "", "text": text}, {"col0", "col1"}, native_id=pid)
+    used, pid, text = _two_columns(record)
+    yield Row({"title": "", "text": text}, used, native_id=pid)
 
 
 def trec_queries(record: dict, o: dict):
     """qid<TAB>query."""
-    qid, text = _two_columns(record)
-    yield Row({"text": text}, {"col0", "col1"}, native_id=qid)
+    used, qid, text = _two_columns(record)
+    yield Row({"text": text}, used, native_id=qid)
 
 
 def trec_qrels(record: dict, o: dict):
-    """TREC qrels 'qid 0 pid rel', or 'qid pid rel', or 'qid pid' (relevance 1), tab or space separated."""
-    if "text" in record:
+    """TREC qrels 'qid 0 pid rel', or 'qid pid rel', or 'qid pid' (relevance 1), tab or space separated, by position."""
+    if list(record) == ["text"]:  # the text reader: one line
         parts = need_str(record, "text").split()
     else:
-        parts = " ".join(str(record[k]) for k in sorted(record, key=lambda k: int(k[3:]) if k[3:].isdigit() else 0)
-                         if k.startswith("col") and record[k] is not None).split()
+        parts = " ".join(str(record[k]) for k in _columns(record) if record[k] is not None).split()
     if len(parts) == 4:
         qid, _, did, rel = parts
     elif len(parts) == 3:
@@ -85,7 +98,7 @@ def trec_qrels(record: dict, o: dict):
         (qid, did), rel = parts, "1"
     else:
         raise Reject(f"expected 'qid 0 pid rel', got {len(parts)} fields")
-    if qid.lower() in ("qid", "query-id", "query_id"):
+    if qid.lower() in _HEADER_IDS:
         raise Reject("header line")
     yield Row({"query_id": qid, "doc_id": did, "score": _score(rel)}, set(record), native_id=f"{qid}/{did}")
 
@@ -109,7 +122,7 @@ _layout("beir", "BEIR: corpus.jsonl {_id, title, text}, queries.jsonl {_id, text
     "qrels": _table("beir:qrels", "qrels", beir_qrels, ("tsv",), header=True),
 })
 _layout("trec-retrieval", "TREC / MS MARCO / T2Ranking: id<TAB>text collections and queries, 'qid 0 pid rel' qrels.", {
-    "corpus": _table("trec-retrieval:corpus", "corpus", trec_corpus, ("tsv",), header=False),
-    "queries": _table("trec-retrieval:queries", "queries", trec_queries, ("tsv",), header=False),
-    "qrels": _table("trec-retrieval:qrels", "qrels", trec_qrels, ("tsv", "text"), header=False),
+    "corpus": _table("trec-retrieval:corpus", "corpus", trec_corpus, ("tsv",), header=False, quoting="none"),
+    "queries": _table("trec-retrieval:queries", "queries", trec_queries, ("tsv",), header=False, quoting="none"),
+    "qrels": _table("trec-retrieval:qrels", "qrels", trec_qrels, ("tsv", "text"), header=False, quoting="none"),
 })
