@@ -46,6 +46,8 @@ READER_OPTIONS = (
     ("header", {"type": "boolean"}, ("csv", "tsv"), True, "the first row names the columns; false: columns are col0, col1 ..."),
     ("columns", {"type": "array", "items": {"type": "string"}, "minItems": 1}, ("csv", "tsv"), None,
      "column names for a file without a header row"),
+    ("quoting", {"type": "boolean"}, ("csv", "tsv"), True,
+     "false: a double quote is ordinary text and rows split on the delimiter alone (files written without quoting)"),
     ("members", {"type": "string", "minLength": 1}, READERS, "*", "glob of the zip members to read"),
     ("subject_from", {"enum": ["filename"]}, READERS, None,
      "put the file's (or zip member's) name, without extension, in each record's `subject` field"),
@@ -247,11 +249,11 @@ def iter_json_auto(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple
 
 
 def iter_delimited(handle, name: str, delimiter: str, encoding: str = "utf-8", header: bool = True,
-                   columns: list[str] | None = None) -> Iterator[tuple[Position, object]]:
+                   columns: list[str] | None = None, quoting: bool = True) -> Iterator[tuple[Position, object]]:
     csv.field_size_limit(1 << 30)
     text = io.TextIOWrapper(handle, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="",
                             errors="strict")
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(text, delimiter=delimiter, **({} if quoting else {"quoting": csv.QUOTE_NONE}))
     names = columns
     try:
         for row in reader:
@@ -333,7 +335,8 @@ def _read_stream(handle, name: str, reader: str, encoding: str, options: dict) -
         yield from iter_json_auto(handle, name, encoding)
     elif reader in ("csv", "tsv"):
         yield from iter_delimited(handle, name, "," if reader == "csv" else "\t", encoding,
-                                  header=options.get("header", True), columns=options.get("columns"))
+                                  header=options.get("header", True), columns=options.get("columns"),
+                                  quoting=options.get("quoting", True))
     else:
         yield from _iter_text(handle, name, encoding)
 
