@@ -271,6 +271,21 @@ def test_csv_gb18030_tsv_headerless_and_encoding_error(tmp_path):
     assert collect(tsv, "tsv", options={"header": False})[1][1] == {"col0": "2", "col1": "query two"}
 
 
+def test_tsv_without_quoting_keeps_leading_double_quotes(tmp_path):
+    """CSL's benchmark TSVs are written with a plain tab join: a field may start with a quote that is text."""
+    line = 'to title\t"外部性"是一个问题.\t"外部性"问题与"科斯定理"\n'
+    tsv = write(tmp_path / "dev.tsv", line.encode("utf-8") + "to title\t摘要\t标题\n".encode("utf-8"))
+    options = {"header": False, "columns": ["prompt", "text_a", "text_b"]}
+    quoted = collect(tsv, "tsv", options=options)[0][1]
+    assert quoted["text_b"] == "外部性问题与\"科斯定理\""  # the csv module's default eats the quotes
+    plain = [r for _, r in collect(tsv, "tsv", options={**options, "quoting": "none"})]
+    assert plain[0] == {"prompt": "to title", "text_a": '"外部性"是一个问题.', "text_b": '"外部性"问题与"科斯定理"'}
+    assert plain[1]["text_b"] == "标题"
+    short = write(tmp_path / "short.tsv", 'to title\t"只有两列\n'.encode("utf-8"))
+    [(_, bad)] = collect(short, "tsv", options={**options, "quoting": "none"})
+    assert "expected 3 columns, got 2" in bad.reason
+
+
 def test_truncated_json_array_is_a_read_error(tmp_path):
     path = write(tmp_path / "t.json", b'[{"a": 1}, {"a"')
     with pytest.raises(ReadError, match="invalid JSON array"):

@@ -69,6 +69,25 @@ def test_math_equation_competition_math_strategyqa():
         run("strategyqa", {"question": "Q?", "answer": "maybe"})
 
 
+def test_qa_string_or_list_answers_and_rejects():
+    """DuReader: answers is a list of reference answers; the first non-blank one is the answer, all stay in meta."""
+    record = {"question_id": 186572, "question": "2017有什么好看的小说", "answers": ["", "《将夜》", "《择天记》"],
+              "question_type": "ENTITY", "documents": [{"title": "t", "paragraphs": ["p"]}]}
+    [row] = get("qa").fn(record, {"answer": "answers", "id": "question_id"})
+    assert row.fields == {"question": "2017有什么好看的小说", "answer": "《将夜》", "rationale": None}
+    assert row.native_id == "186572" and "answers" not in row.consumed and "documents" not in row.consumed
+    [plain] = run("qa", {"question": "1+1?", "answer": " 2 ", "rationale": "one and one"})
+    assert plain == {"question": "1+1?", "answer": "2", "rationale": "one and one"}
+    with pytest.raises(Reject, match="no non-empty answer"):
+        run("qa", {"question": "q", "answers": [], "question_type": "YES_NO"}, answer="answers")
+    with pytest.raises(Reject, match="missing field 'answer'"):
+        run("qa", {"question": "q", "documents": []})  # DuReader's test set: no answers at all
+    with pytest.raises(Reject, match="should be a string"):
+        run("qa", {"question": "q", "answer": {"text": "a"}})
+    with pytest.raises(Reject, match="field 'question' is empty"):
+        run("qa", {"question": " ", "answer": "a"})
+
+
 def test_squad_articles_become_one_row_per_question(tmp_path):
     doc = {"version": "1.3", "data": [{"title": "梵文", "id": "1", "paragraphs": [{"context": "梵語很古老。", "qas": [
         {"id": "1-1", "question": "梵語如何？", "answers": [{"text": "很古老", "answer_start": 2}]},
@@ -134,6 +153,8 @@ def test_ultrachat_prefixed_utterances_lose_their_role_prefix():
 @pytest.mark.parametrize(("fmt", "converter", "record", "options"), [
     ("mcq", "mcq", {"question": "q", "A": "a", "B": "b", "C": "c", "D": "d", "answer": "D", "x": 1}, {}),
     ("qa", "gsm8k", {"question": "q", "answer": "1+1=2\n#### 2"}, {}),
+    ("qa", "qa", {"question_id": 7, "question": "q", "answers": ["a", "b"], "documents": []},
+     {"answer": "answers", "id": "question_id"}),
     ("code", "humaneval", {"task_id": "t", "prompt": "def f():\n", "canonical_solution": "  pass\n",
                            "test": "def check(c): pass", "entry_point": "f"}, {}),
     ("text", "text", {"text": "doc"}, {}),

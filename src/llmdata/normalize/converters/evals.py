@@ -180,6 +180,35 @@ def math_equation(record: dict, o: dict):
               native_id=str(record["id"]) if "id" in record else None)
 
 
+@converter("qa", "qa", options=(
+    column("question", "question", "field holding the question"),
+    column("answer", "answer", "field holding the answer: a string, or a list of reference answers"),
+    column("rationale", "rationale", "field holding an optional worked solution or supporting text"),
+    column("id", "id", "field holding the record's id"),
+))
+def qa(record: dict, o: dict):
+    """Open-answer questions: a question and an answer field (a string, or a list such as DuReader's answers).
+
+    From a list the first non-blank string is the answer; the whole list stays in meta, so
+    the other reference answers are kept. A record with no answer (a hidden test set) is rejected.
+    """
+    qkey, akey = o.get("question", "question"), o.get("answer", "answer")
+    rkey, ikey = o.get("rationale", "rationale"), o.get("id", "id")
+    question = need_str(record, qkey)
+    raw = record.get(akey)
+    if isinstance(raw, list):
+        answers = [a for a in raw if isinstance(a, str) and a.strip()]
+        if not answers:
+            raise Reject(f"field {akey!r} holds no non-empty answer")
+        answer, consumed = answers[0], {qkey, rkey, ikey}
+    else:
+        answer, consumed = need_str(record, akey), {qkey, akey, rkey, ikey}
+    rationale = need_str(record, rkey, allow_empty=True)
+    native = record.get(ikey)
+    yield Row({"question": question, "answer": answer.strip(), "rationale": rationale or None}, consumed,
+              native_id=str(native) if native is not None else None)
+
+
 def last_boxed(text: str) -> str | None:
     """Content of the last \\boxed{...} (balanced braces), as MATH solutions mark their answer."""
     start = text.rfind("\\boxed")
