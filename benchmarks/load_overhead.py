@@ -5,7 +5,7 @@ the manifest freshness check. Both calls read the same Parquet shards with the
 same Arrow cache directory; rounds are interleaved and the median is reported
 as a ratio. Import cost is measured separately, each in a fresh interpreter.
 
-    python benchmarks/load_overhead.py [--records 500000] [--rounds 7]
+    python benchmarks/load_overhead.py [--records 500000] [--rounds 15]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def import_seconds(code: str, env: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=500_000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
