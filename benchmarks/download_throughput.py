@@ -4,8 +4,9 @@ The server runs in its own process (sendfile, Range support), so neither
 client shares an interpreter with it. Each round, in turn: `curl -o FILE`,
 llmdata's download (SHA-256 computed while the bytes stream, verified against
 the pin, published by rename), and `hashlib.sha256` over the source file from
-the page cache with no network at all. Every output file is deleted before its
-run (fresh output). Reported: the median wall time of the rounds, each as a
+the page cache with no network at all. Every output file is deleted after its
+run (fresh output) and every run starts after ``os.sync()``, so none pays for
+the writeback of another's dirty pages. Reported: the median wall time of the rounds, each as a
 ratio to curl's, and the CPU seconds (user + system) each spent.
 
 Two more lines say where the time goes: `curl -o /dev/null` (the network alone,
@@ -114,7 +115,8 @@ def main() -> None:
 
         def ours():
             with new_client() as client:
-                download(client, RemoteFile("big.bin", url, Pin(sha256=sha256, size=size)), work / "ours.bin")
+                done = download(client, RemoteFile("big.bin", url, Pin(sha256=sha256, size=size)), work / "ours.bin")
+            assert done.sha256 == sha256 and done.size == size
 
         def curl(target: str):
             subprocess.run(["curl", "-sS", "-o", target, url], check=True)
@@ -135,10 +137,10 @@ def main() -> None:
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for _ in range(args.runs):
             for name, (fn, cpu, output) in runs.items():
-                if output is not None:
-                    output.unlink(missing_ok=True)  # fresh output every run
+                os.sync()  # no run pays for the writeback of an earlier one's dirty pages
                 results[name].append(measured(fn, cpu))
-        assert hashlib.sha256((work / "ours.bin").read_bytes()).hexdigest() == sha256
+                if output is not None:
+                    output.unlink()  # fresh output every run; its dirty pages are dropped, not written
     finally:
         if server is not None:
             server.terminate()
