@@ -12,6 +12,12 @@ ratio to curl's, and the CPU seconds (user + system) each spent.
 Two more lines say where the time goes: `curl -o /dev/null` (the network alone,
 no file written) and the CPU seconds of each client.
 
+The floor: a verifying client must receive every byte (the `/dev/null` line),
+write it (the rest of curl's time) and hash it (the hashlib line). Hashing runs
+on its own thread, so with two cores it can hide entirely under the other two
+whenever it is shorter than curl's whole run: the floor is then curl's time
+itself (1.0x), and what is left over it is receiving and writing.
+
     python benchmarks/download_throughput.py [--mib 1024] [--runs 3]
 """
 

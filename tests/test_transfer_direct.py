@@ -125,12 +125,13 @@ def test_disk_full_while_reading_from_the_connection(hosts, catalog, monkeypatch
     assert stored("gh-data", COMMIT, "data/train.jsonl").read_bytes() == BIG
 
 
-def test_a_stalled_body_times_out_and_resumes(hosts, direct, tmp_path):
+def test_a_stalled_body_times_out_and_resumes(hosts, direct, tmp_path, monkeypatch):
     path = serve_github(hosts, BIG)
-    hosts.fault(path, ("slow", 256 * 1024, 1.0))  # one pause of a second after the first 256 KiB
+    hosts.fault(path, ("slow", 256 * 1024, 4.0))  # a pause of 4 s after the first 256 KiB
+    monkeypatch.setenv("LLMDATA_RETRIES", "5")
     url = f"https://raw.githubusercontent.com/acme/data/{COMMIT}/data/train.jsonl"
     dest = tmp_path / "out.jsonl"
-    with httpx.Client(timeout=httpx.Timeout(0.3), headers={"accept-encoding": "identity"}) as client:
+    with httpx.Client(timeout=httpx.Timeout(1.0), headers={"accept-encoding": "identity"}) as client:
         done = transfer.download(client, RemoteFile("data/train.jsonl", url, Pin(sha256=sha(BIG), size=len(BIG))),
                                  dest)
     assert done.sha256 == sha(BIG) and dest.read_bytes() == BIG
