@@ -1,128 +1,167 @@
-"""Download throughput: llmdata's verified download vs `curl -o` vs `hf_hub_download`, same loopback server.
+"""One large file over loopback: llmdata's verified download vs `curl -o FILE`, with the SHA-256 floor beside them.
 
-llmdata hashes (SHA-256) every byte while it streams and verifies before the
-rename; curl only writes; hf_hub_download checks the size. All three fetch the
-same file from the same local server in the same run. The last line, SHA-256
-of the file from the page cache with no network at all, is the floor for any
-download that verifies a SHA-256 on this CPU.
+The server runs in its own process (sendfile, Range support), so neither
+client shares an interpreter with it. Each round, in turn: `curl -o FILE`,
+llmdata's download (SHA-256 computed while the bytes stream, verified against
+the pin, published by rename), and `hashlib.sha256` over the source file from
+the page cache with no network at all. Every output file is deleted after its
+run (fresh output) and every run starts after ``os.sync()``, so none pays for
+the writeback of another's dirty pages. Reported: the median wall time of the rounds, each as a
+ratio to curl's, and the CPU seconds (user + system) each spent.
 
-    python benchmarks/download_throughput.py [--mib 1024] [--runs 2]
+Two more lines say where the time goes: `curl -o /dev/null` (the network alone,
+no file written) and the CPU seconds of each client.
+
+The floor: a verifying client must receive every byte (the `/dev/null` line),
+write it (the rest of curl's time) and hash it (the hashlib line). Hashing runs
+on its own thread, so with two cores it can hide entirely under the other two
+whenever it is shorter than curl's whole run: the floor is then curl's time
+itself (1.0x), and what is left over it is receiving and writing.
+
+    python benchmarks/download_throughput.py [--mib 1024] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import http.server
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-COMMIT = "c" * 40
+SERVER = r"""
+import http.server, os, sys
+blob = sys.argv[1]
+size = os.path.getsize(blob)
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        return None
+
+    def do_GET(self):
+        start, status = 0, 200
+        rng = self.headers.get("Range")
+        if rng:
+            start, status = int(rng.split("=")[1].split("-")[0]), 206
+        self.send_response(status)
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+        self.send_header("Content-Length", str(size - start))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", '"bench"')
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        with open(blob, "rb") as fh:
+            self.wfile.flush()
+            self.connection.sendfile(fh, start)
+
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+httpd.daemon_threads = True
+print(httpd.server_address[1], flush=True)
+httpd.serve_forever()
+"""
 
 
-def make_server(blob: Path, etag: str):
-    size = blob.stat().st_size
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            return None
-
-        def _headers(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(size))
-            self.send_header("ETag", f'"{etag}"')
-            self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.end_headers()
-
-        def do_HEAD(self):  # noqa: N802
-            self._headers()
-
-        def do_GET(self):  # noqa: N802
-            self._headers()
-            with open(blob, "rb") as fh:
-                self.wfile.flush()
-                self.connection.sendfile(fh)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+def cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
+def cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(fn, cpu) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call; ``cpu`` reads the CPU clock of whoever does the work."""
+    cpu_before, start = cpu(), time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu() - cpu_before
+
+
+def make_file(path: Path, mib: int) -> str:
+    block = os.urandom(1 << 20)
+    digest = hashlib.sha256()
+    with open(path, "wb") as fh:
+        for i in range(mib):
+            chunk = block[:-8] + i.to_bytes(8, "little")
+            fh.write(chunk)
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    if shutil.which("curl") is None:
+        sys.exit("curl is not installed: it is the baseline")
     work = Path(tempfile.mkdtemp(prefix="llmdata-bench-"))
+    server = None
     try:
         blob = work / "big.bin"
-        block = os.urandom(1 << 20)
-        digest = hashlib.sha256()
-        with open(blob, "wb") as fh:
-            for i in range(args.mib):
-                chunk = block[:-8] + i.to_bytes(8, "little")
-                fh.write(chunk)
-                digest.update(chunk)
-        sha256 = digest.hexdigest()
+        sha256 = make_file(blob, args.mib)
         size = blob.stat().st_size
-        httpd, base = make_server(blob, sha256)
-        url = f"{base}/datasets/bench/blob/resolve/{COMMIT}/big.bin"
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(blob)], stdout=subprocess.PIPE, text=True)
+        url = f"http://127.0.0.1:{server.stdout.readline().strip()}/big.bin"
         os.environ["LLMDATA_HOME"] = str(work / "home")
-        os.environ["HF_ENDPOINT"] = base
         os.environ.pop("LLMDATA_MIRRORS", None)
 
         from llmdata.fetchers.http import new_client
         from llmdata.fetchers.transfer import Pin, RemoteFile, download
 
         def ours():
-            dest = work / "ours.bin"
-            dest.unlink(missing_ok=True)
             with new_client() as client:
-                download(client, RemoteFile("big.bin", url, Pin(sha256=sha256, size=size)), dest)
+                done = download(client, RemoteFile("big.bin", url, Pin(sha256=sha256, size=size)), work / "ours.bin")
+            assert done.sha256 == sha256 and done.size == size
 
-        def curl():
-            subprocess.run(["curl", "-sS", "-o", str(work / "curl.bin"), url], check=True)
-
-        def hub():
-            from huggingface_hub import hf_hub_download
-
-            shutil.rmtree(work / "hf-cache", ignore_errors=True)
-            hf_hub_download("bench/blob", "big.bin", repo_type="dataset", revision=COMMIT,
-                            cache_dir=str(work / "hf-cache"), endpoint=base)
+        def curl(target: str):
+            subprocess.run(["curl", "-sS", "-o", target, url], check=True)
 
         def hash_only():  # the floor for any client that checks SHA-256: this CPU's hashing speed
             h = hashlib.sha256()
             with open(blob, "rb") as fh:
                 for chunk in iter(lambda: fh.read(4 << 20), b""):
                     h.update(chunk)
+            assert h.hexdigest() == sha256
 
-        results = {}
-        for name, fn in (("curl -o", curl), ("llmdata (sha256 verified)", ours), ("hf_hub_download", hub),
-                         ("sha256 of the file alone", hash_only)):
-            results[name] = min(timed(fn) for _ in range(args.runs))
-        httpd.shutdown()
-        base_time = results["curl -o"]
-        print(f"{args.mib} MiB over loopback, best of {args.runs}:")
-        for name, seconds in results.items():
-            print(f"  {name:28s} {seconds:6.2f} s  {args.mib / seconds:7.0f} MiB/s  x{seconds / base_time:4.2f} curl")
+        runs = {
+            "curl -o FILE": (lambda: curl(str(work / "curl.bin")), cpu_children, work / "curl.bin"),
+            "llmdata (sha256 verified)": (ours, cpu_self, work / "ours.bin"),
+            "hashlib.sha256, file alone": (hash_only, cpu_self, None),
+            "curl -o /dev/null": (lambda: curl(os.devnull), cpu_children, None),
+        }
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+        for _ in range(args.runs):
+            for name, (fn, cpu, output) in runs.items():
+                os.sync()  # no run pays for the writeback of an earlier one's dirty pages
+                results[name].append(measured(fn, cpu))
+                if output is not None:
+                    output.unlink()  # fresh output every run; its dirty pages are dropped, not written
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait()
         shutil.rmtree(work, ignore_errors=True)
+
+    base = statistics.median(wall for wall, _ in results["curl -o FILE"])
+    print(f"{args.mib} MiB over loopback, median of {args.runs} interleaved runs (fresh output each run):")
+    for name, rows in results.items():
+        wall = statistics.median(w for w, _ in rows)
+        cpu = statistics.median(c for _, c in rows)
+        print(f"  {name:28s} {wall:6.2f} s  {args.mib / wall:7.0f} MiB/s  x{wall / base:4.2f} curl"
+              f"   CPU {cpu:5.2f} s")
+    print(f"  cores: {os.cpu_count()}; all runs: "
+          + "; ".join(f"{name}: " + " ".join(f"{w:.2f}" for w, _ in rows) for name, rows in results.items()))
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 
 What ``load`` adds on top of ``datasets``: the catalog lookup, the ledger read,
 the manifest freshness check. Both calls read the same Parquet shards with the
-same Arrow cache directory; rounds are interleaved and the median is reported
-as a ratio. Import cost is measured separately, each in a fresh interpreter.
+same Arrow cache directory; rounds are interleaved (the order alternating) and
+the median is reported as a ratio. Import cost is measured separately, each in a fresh interpreter.
 
-    python benchmarks/load_overhead.py [--records 500000] [--rounds 7]
+    python benchmarks/load_overhead.py [--records 500000] [--rounds 15]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def import_seconds(code: str, env: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=500_000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,21 +85,32 @@ def main() -> None:
         plain = datasets.load_dataset("parquet", data_files={"train": shards}, split="train", cache_dir=cache)
         assert len(first) == len(plain) == args.records
 
-        ours, theirs = [], []
-        for _ in range(args.rounds):
+        def timed(fn) -> float:
             started = time.perf_counter()
+            fn()
+            return time.perf_counter() - started
+
+        def load_ours():
             llmdata.load("bench-load", split="train")
-            ours.append(time.perf_counter() - started)
-            started = time.perf_counter()
+
+        def load_theirs():
             datasets.load_dataset("parquet", data_files={"train": shards}, split="train", cache_dir=cache)
-            theirs.append(time.perf_counter() - started)
+
+        ours, theirs = [], []
+        for round_ in range(args.rounds):  # the order alternates, so neither always runs first
+            if round_ % 2:
+                theirs.append(timed(load_theirs))
+                ours.append(timed(load_ours))
+            else:
+                ours.append(timed(load_ours))
+                theirs.append(timed(load_theirs))
 
         env = dict(os.environ)
         imp_ours = import_seconds("import llmdata.api, llmdata.store.ledger, llmdata.normalize.store, datasets", env)
         imp_theirs = import_seconds("import datasets", env)
 
     ours_m, theirs_m = statistics.median(ours), statistics.median(theirs)
-    print(f"records: {args.records}, rounds: {args.rounds} (interleaved, same process, warm Arrow cache)")
+    print(f"records: {args.records}, rounds: {args.rounds} (interleaved, order alternating, same process, warm Arrow cache)")
     print(f"llmdata.load (second call):           median {ours_m * 1000:8.1f} ms")
     print(f"datasets.load_dataset('parquet'):     median {theirs_m * 1000:8.1f} ms")
     print(f"ratio llmdata / datasets:             {ours_m / theirs_m:.2f}x")

@@ -99,10 +99,13 @@ def validate(paths: list[str | Path] | None = None):
 
 
 def entry(dataset_id: str, *, catalogs: list[str | Path] | None = None, strict_catalogs: bool = False) -> Entry:
-    """The typed catalog entry of one dataset (what fetchers and normalizers work from)."""
-    from .catalog.model import Entry
+    """The typed catalog entry of one dataset (what fetchers and normalizers work from).
 
-    return Entry.from_card(_card(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs))
+    Kept per process while the catalog files are unchanged (``index.lookup``).
+    """
+    from .index.lookup import entry as lookup
+
+    return lookup(dataset_id, [Path(c) for c in catalogs or []], strict=strict_catalogs)
 
 
 def fetch(dataset_id: str, *, dry_run: bool = False, from_path: str | Path | None = None, raw_only: bool = False,
@@ -190,7 +193,7 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
 
     _engine_runner(engine)
     target = entry(dataset_id, catalogs=catalogs, strict_catalogs=strict_catalogs)
-    current = ledger.current(target.id)
+    current, files = ledger.current_files(target.id)
     if current is None:
         if settings.offline():
             raise OfflineError(f"{target.id} is not in the store and offline mode is on",
@@ -200,7 +203,6 @@ def load(dataset_id: str, split: str | None = None, *, streaming: bool = False, 
         revision, files = report.revision, report.files
     else:
         revision = current["revision"]
-        files = ledger.files(target.id, revision)
     if engine == "ray":
         from .ray_engine.normalize import load
 

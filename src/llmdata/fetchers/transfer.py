@@ -14,7 +14,8 @@
 4. **publish** (``_publish``): rename beside the destination, then over it.
 
 HTTP (mirrors, tokens per origin, redirects, retries) lives in :mod:`.http`,
-hashing and pins in :mod:`.verify`, locks and leftovers in :mod:`.scratch`.
+reading the body in :mod:`.body`, hashing and pins in :mod:`.verify`, locks
+and leftovers in :mod:`.scratch`.
 A per-file lock lets concurrent processes share the work; correctness does not
 depend on it (verification and the atomic rename do that).
 """
@@ -36,14 +37,10 @@ from .. import settings
 from ..errors import DiskFullError, FetchError, IntegrityError, UpstreamChangedError, redact_url
 from ..store import layout
 from ..store.atomic import staging_path
-from . import scratch
+from . import body, scratch
 from .http import is_retryable_status, open_stream, raise_for_status, retry_or_raise, rewrite
 from .verify import Pin, compare, hash_prefix, streaming_hash, verify
 
-# None: each piece as the transport received it (httpcore reads 64 KiB). Larger pieces
-# (iter_raw(1-4 MiB)) measured no faster on the loopback benchmark, and the chunker's
-# buffered bytes would be lost on a dropped connection instead of kept for resuming.
-READ_CHUNK: int | None = None
 LOCK_TIMEOUT = 600.0
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 
@@ -196,40 +193,48 @@ def _download_part(client: httpx.Client, remote: RemoteFile, url: str, part: Pat
 def _stream_into(response: httpx.Response, part: Path, offset: int, digest, remote: RemoteFile, url: str,
                  advance) -> None:
     """Append the body to ``part`` from ``offset``, hashing on the side; stop one byte past the pinned size."""
-    limit = remote.pin.size + 1 if remote.pin.size is not None else None
-    received = offset
+    limit = remote.pin.size + 1 - offset if remote.pin.size is not None else None
     hasher = streaming_hash(digest, None if remote.pin.size is None else remote.pin.size - offset)
     try:
-        with open(part, "r+b" if offset else "wb") as fh:
-            fh.seek(offset)
-            fh.truncate()
+        with _open_part(part, offset) as fh:
             first = offset == 0
-            for chunk in response.iter_raw(READ_CHUNK):
+            for piece in body.pieces(response, hasher, limit):
                 if first:
-                    _check_body_start(chunk[:1024], response, remote, url)
+                    _check_body_start(bytes(piece[:1024]), response, remote, url)
                     first = False
-                if limit is not None and received + len(chunk) >= limit:
-                    chunk = chunk[: limit - received]  # enough to prove the body is too long: verify says so
-                _write(fh, chunk, part, remote, url)
-                received += len(chunk)
-                hasher.update(chunk)
+                _write(fh, piece, part, remote, url)
                 if advance:
-                    advance(len(chunk))
-                if limit is not None and received >= limit:
-                    break
+                    advance(len(piece))
     finally:
         hasher.finish()
+
+
+def _open_part(part: Path, offset: int):
+    """The part file, positioned at ``offset`` with nothing after it.
+
+    A download from the first byte starts a new file rather than truncating the
+    old one: on ext4 a file truncated to zero and written again is flushed to
+    disk when it is closed (``auto_da_alloc``), which made closing a 1 GiB part
+    cost seconds of synchronous writeback.
+    """
+    if offset == 0:
+        part.unlink(missing_ok=True)
+        return open(part, "wb")
+    fh = open(part, "r+b")
+    fh.seek(offset)
+    fh.truncate()
+    return fh
 
 
 # ------------------------------------------------------------------ small helpers
 
 
-def _write_chunk(fh, data: bytes) -> None:
+def _write_chunk(fh, data: bytes | memoryview) -> None:
     """The single place bytes hit the disk (kept separate so ENOSPC is handled in one spot)."""
     fh.write(data)
 
 
-def _write(fh, chunk: bytes, part: Path, remote: RemoteFile, url: str) -> None:
+def _write(fh, chunk: bytes | memoryview, part: Path, remote: RemoteFile, url: str) -> None:
     try:
         _write_chunk(fh, chunk)
     except OSError as exc:

@@ -61,9 +61,22 @@ def sha256_file(path: Path) -> str:
 
 
 class BackgroundHash:
-    """SHA-256 on a second thread: hashlib releases the GIL, so hashing overlaps network and disk."""
+    """SHA-256 on a second thread: hashlib releases the GIL, so hashing overlaps network and disk.
 
-    BLOCK = 4 << 20  # hand over in large blocks: fewer thread switches per byte
+    Bytes arrive two ways, kept in order on one queue. ``update(chunk)`` takes a
+    bytes object (collected into large blocks: fewer thread switches per byte).
+    ``region(n)`` / ``commit(n)`` let the reader receive straight into one of a
+    few preallocated buffers (``socket.recv_into``); a full buffer goes to the
+    hashing thread as it is and comes back once hashed, so those bytes are
+    never copied in Python and memory stays at ``BUFFERS * BUFFER``. Buffers of
+    1 MiB (the bytes are still in cache when they are hashed) used less CPU than
+    2 or 4 MiB on the 1 GiB benchmark; 16 of them absorb a hashing thread that
+    is briefly not scheduled.
+    """
+
+    BLOCK = 4 << 20
+    BUFFER = 1 << 20
+    BUFFERS = 16
 
     def __init__(self, digest) -> None:
         import queue
@@ -73,24 +86,64 @@ class BackgroundHash:
         self.pending: list[bytes] = []
         self.pending_size = 0
         self.queue: queue.Queue = queue.Queue(maxsize=8)
+        self.free: queue.Queue = queue.Queue()
+        self.made = 0
+        self.filling: bytearray | None = None
+        self.filled = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        while (block := self.queue.get()) is not None:
-            for chunk in block:
+        while (item := self.queue.get()) is not None:
+            chunks, buffer = item
+            for chunk in chunks:
                 self.digest.update(chunk)
+            if buffer is not None:
+                self.free.put(buffer)
+
+    def _send(self, chunks: list, buffer: bytearray | None = None) -> None:
+        if self.pending and buffer is not None:
+            self._send(self.pending)
+            self.pending, self.pending_size = [], 0
+        self.queue.put((chunks, buffer))
+
+    def _send_filling(self) -> None:
+        if self.filling is not None:
+            buffer, self.filling = self.filling, None
+            if self.filled:
+                self._send([memoryview(buffer)[: self.filled]], buffer)
+            else:
+                self.free.put(buffer)
 
     def update(self, chunk: bytes) -> None:
+        self._send_filling()
         self.pending.append(chunk)
         self.pending_size += len(chunk)
         if self.pending_size >= self.BLOCK:
-            self.queue.put(self.pending)
+            self._send(self.pending)
             self.pending, self.pending_size = [], 0
 
+    def region(self, limit: int) -> memoryview:
+        """Where the next received bytes go: at most ``limit`` bytes of the buffer being filled."""
+        if self.filling is None:
+            if self.made < self.BUFFERS and self.free.empty():
+                self.made += 1
+                self.filling = bytearray(self.BUFFER)
+            else:
+                self.filling = self.free.get()  # wait until the hashing thread gives one back
+            self.filled = 0
+        return memoryview(self.filling)[self.filled: self.filled + limit]
+
+    def commit(self, length: int) -> None:
+        """``length`` bytes were received into the last region; a full buffer goes to be hashed."""
+        self.filled += length
+        if self.filled == len(self.filling):
+            self._send_filling()
+
     def finish(self) -> None:
+        self._send_filling()
         if self.pending:
-            self.queue.put(self.pending)
+            self._send(self.pending)
         self.queue.put(None)
         self.thread.join()
 
@@ -101,6 +154,15 @@ class InlineHash:
     def __init__(self, digest) -> None:
         self.digest = digest
         self.update = digest.update
+        self.view: memoryview | None = None  # made on first use: most small bodies never need it
+
+    def region(self, limit: int) -> memoryview:
+        if self.view is None:
+            self.view = memoryview(bytearray(CHUNK))
+        return self.view[:limit]
+
+    def commit(self, length: int) -> None:
+        self.digest.update(self.view[:length])
 
     def finish(self) -> None:
         return None

@@ -75,15 +75,28 @@ def skipped_message(name: str, problems: list[Problem]) -> str:
             f"until it is fixed (`llmdata validate {name}`; --strict-catalogs fails instead)")
 
 
-def open_index(extra_catalogs: list[Path] | None = None, *, strict: bool = False) -> sqlite3.Connection:
-    """A read connection to an index that reflects the current catalog files."""
+def open_index(extra_catalogs: list[Path] | None = None, *, strict: bool = False,
+               report: bool = True) -> sqlite3.Connection:
+    """A read connection to an index that reflects the current catalog files.
+
+    Skipped user catalogs are reported (warning, or ``CatalogError`` with ``strict``)
+    unless ``report`` is False: then the caller reports ``skipped_catalogs(conn)`` itself.
+    """
     db = current_index(extra_catalogs, strict=strict)
     conn = connect_ro(db)
     conn.row_factory = sqlite3.Row
-    skipped = skipped_catalogs(conn)
+    if report:
+        try:
+            report_skipped(skipped_catalogs(conn), strict=strict, stacklevel=4)
+        except CatalogError:
+            conn.close()
+            raise
+    return conn
+
+
+def report_skipped(skipped: list[tuple[str, list[Problem]]], *, strict: bool, stacklevel: int = 3) -> None:
+    """A ``CatalogSkippedWarning`` per skipped user catalog; with ``strict`` a ``CatalogError`` instead."""
     if skipped and strict:
-        conn.close()
         raise CatalogError([p for _, problems in skipped for p in problems])
     for name, problems in skipped:
-        warnings.warn(CatalogSkippedWarning(skipped_message(name, problems)), stacklevel=3)
-    return conn
+        warnings.warn(CatalogSkippedWarning(skipped_message(name, problems)), stacklevel=stacklevel)

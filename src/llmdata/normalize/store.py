@@ -2,7 +2,9 @@
 
 The split -> files mapping comes from the catalog entry (globs over the
 fetched paths). Output is reused while the converter version, its options and
-the raw files' SHA-256s are unchanged; otherwise it is rebuilt.
+the raw files' SHA-256s are unchanged; otherwise it is rebuilt. Output found
+current is remembered for the process (``reuse``), so a repeated
+``llmdata.load`` does not list and hash its inputs again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from ..catalog import datafiles
 from ..catalog.model import Entry, thaw
 from ..errors import EmptySplitError, LayoutError, NotNormalizableError
 from ..store import layout
-from .pipeline import FormatSpec, normalize, read_manifest
+from .pipeline import MANIFEST, FormatSpec, normalize, read_manifest
+from .reuse import KnownOutputs, stat_stamp
+
+_known = KnownOutputs()
 
 
 def split_inputs(entry: Entry, raw_dir: Path, files: list[dict], *,
@@ -82,27 +87,38 @@ def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict:
     from .converters import get
 
     fmt = entry.format
-    raw_dir = layout.raw_dir(entry.id, revision)
     if not fmt.supported:
         raise NotNormalizableError(f"{entry.id} cannot be normalized: {fmt.reason or 'no converter declared'}",
-                                   hint=f"the raw files are in {raw_dir}")
+                                   hint=f"the raw files are in {layout.raw_dir(entry.id, revision)}")
+    converter = get(fmt.converter or "")
+    known = None if strict or force else _known.current(entry, converter, revision, files, partial)
+    manifest, out = known or _stored_or_new(entry, converter, revision, files, strict=strict, force=force,
+                                            progress=progress, partial=partial, runner=runner)
+    if not allow_empty:
+        check_not_empty(manifest, out)
+    return manifest
+
+
+def _stored_or_new(entry: Entry, converter, revision: str, files: list[dict], *, strict: bool, force: bool,
+                   progress, partial: bool | None, runner) -> tuple[dict, Path]:
+    """The stored manifest when its inputs fingerprint is current (remembered for next time), else a new one."""
+    fmt = entry.format
     spec = FormatSpec(fmt.reader or "", fmt.converter or "", thaw(fmt.options), fmt.encoding)
-    converter = get(spec.converter)
-    splits = split_inputs(entry, raw_dir, files, partial=partial)
+    splits = split_inputs(entry, layout.raw_dir(entry.id, revision), files, partial=partial)
     fingerprint = _fingerprint(spec, converter.version, files, splits)
     out = layout.normalized_dir(entry.id, revision, converter.produces)
+    stamp = stat_stamp(out / MANIFEST)  # taken before the read: a manifest replaced meanwhile is seen next time
     current = read_manifest(out)
     reusable = current and current.get("inputs") == fingerprint and not force
     if reusable and strict and any(c.get("rejected") for c in current["splits"].values()):
         reusable = False  # the stored output was made without --strict and has rejects: check again
-    if not reusable:
-        layout.require_writable(f"normalizing {entry.id}")
-    manifest = current if reusable else (runner or normalize)(
-        splits, spec, source=entry.id, out_dir=out, strict=strict, inputs_fingerprint=fingerprint,
-        progress=progress, converter=converter)
-    if not allow_empty:
-        check_not_empty(manifest, out)
-    return manifest
+    if reusable:
+        if stamp is not None:
+            _known.remember(entry, converter, revision, files, partial, out / MANIFEST, stamp, current)
+        return current, out
+    layout.require_writable(f"normalizing {entry.id}")
+    return (runner or normalize)(splits, spec, source=entry.id, out_dir=out, strict=strict,
+                                 inputs_fingerprint=fingerprint, progress=progress, converter=converter), out
 
 
 def check_not_empty(manifest: dict, out: Path) -> None:

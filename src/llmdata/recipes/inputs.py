@@ -20,14 +20,9 @@ EVAL_FORMATS = ("mcq", "qa", "code")
 
 
 def entry_for(dataset_id: str, catalogs: list[Path] | None = None) -> Entry:
-    from ..index import query
-    from ..index.reader import open_index
+    from ..index.lookup import entry
 
-    conn = open_index(catalogs)
-    try:
-        return Entry.from_card(query.get(conn, dataset_id))
-    finally:
-        conn.close()
+    return entry(dataset_id, catalogs)
 
 
 @dataclass

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import layout
 
 
-def connect_ro(db: Path) -> sqlite3.Connection:
+def connect_ro(db: Path, **options) -> sqlite3.Connection:
     """A read-only connection that also works when the database's folder is read-only.
 
     A WAL database normally needs its ``-shm`` file, which a reader creates
@@ -28,7 +30,7 @@ def connect_ro(db: Path) -> sqlite3.Connection:
     uri = "file:" + urllib.parse.quote(str(db)) + "?mode=ro"
     if not os.access(db.parent, os.W_OK):
         uri += "&immutable=1"
-    conn = sqlite3.connect(uri, uri=True, timeout=60)
+    conn = sqlite3.connect(uri, uri=True, timeout=60, **options)
     conn.execute("PRAGMA busy_timeout=60000")
     return conn
 
@@ -54,19 +56,55 @@ def write_engine(db: Path | None = None):
         engine.dispose()
 
 
+@dataclass
+class _Kept:
+    conn: sqlite3.Connection
+    pid: int
+    identity: tuple[int, ...]
+
+
+_kept: dict[str, _Kept] = {}
+_kept_lock = threading.RLock()
+_KEEP = 4  # stores a process reads at once (tests and tools may switch LLMDATA_HOME)
+
+
 @contextmanager
 def read_connection() -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection with rows as mappings, or None when there is no database yet."""
+    """A read-only connection with rows as mappings, or None when there is no database yet.
+
+    The connection is kept open for the next call in this process: opening one
+    and parsing the schema (the search index's tables included) costs more than
+    the ledger queries ``load`` runs on it. Keeping it is safe because SQLite
+    starts every read transaction from the latest commit of any process. It is
+    opened again when the file at the path is another one (removed and
+    created again: the kept handle keeps the old inode alive, so the new file
+    cannot reuse its number), when an immutable connection's file changed at
+    all (read-only folder: SQLite then does no change detection), and in a
+    forked child (SQLite connections must not cross a fork). Callers are
+    serialised: one connection, used by one thread at a time.
+    """
     db = layout.index_path()
-    if not db.exists():
+    try:
+        st = os.stat(db)
+    except OSError:
         yield None
         return
-    conn = connect_ro(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        yield conn
-    finally:
-        conn.close()
+    with _kept_lock:
+        kept = _kept.pop(str(db), None)
+        immutable = not os.access(db.parent, os.W_OK)
+        identity = (st.st_dev, st.st_ino) + ((st.st_size, st.st_mtime_ns) if immutable else ())
+        if kept is not None and (kept.pid != os.getpid() or kept.identity != identity):
+            if kept.pid == os.getpid():
+                kept.conn.close()
+            kept = None  # a connection inherited over fork is left alone, never used or closed
+        if kept is None:
+            conn = connect_ro(db, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            kept = _Kept(conn, os.getpid(), identity)
+        while len(_kept) >= _KEEP:
+            _kept.pop(next(iter(_kept))).conn.close()
+        _kept[str(db)] = kept
+        yield kept.conn
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:

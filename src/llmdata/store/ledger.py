@@ -60,34 +60,56 @@ def record(dataset_id: str, kind: str, source: str, revision: str, pinned: bool,
                                            "source": source, "pinned": pinned, "fetched_at": now}])
 
 
+_DATASET_COLUMNS = "dataset_id, revision, source_kind, source, pinned, fetched_at"
+
+
+def _datasets(conn, dataset_id: str | None = None) -> list[dict]:  # noqa: ANN001 - sqlite3 connection or None
+    if conn is None or not has_table(conn, "ledger_dataset"):
+        return []
+    where, params = ("WHERE dataset_id = ? ", [dataset_id]) if dataset_id is not None else ("", [])
+    rows = conn.execute(f"SELECT {_DATASET_COLUMNS} FROM ledger_dataset {where}ORDER BY dataset_id", params)
+    return [{**dict(r), "pinned": bool(r["pinned"])} for r in rows]
+
+
+def _files(conn, dataset_id: str, revision: str | None) -> list[dict]:  # noqa: ANN001 - sqlite3 connection or None
+    if conn is None or not has_table(conn, "ledger_file"):
+        return []
+    sql = ("SELECT dataset_id, revision, path, source_kind, source, url, sha256, size, fetched_at "
+           "FROM ledger_file WHERE dataset_id = ?")
+    params: list = [dataset_id]
+    if revision:
+        sql += " AND revision = ?"
+        params.append(revision)
+    return [dict(r) for r in conn.execute(sql + " ORDER BY path", params)]
+
+
 def datasets() -> list[dict]:
     """The current revision of every dataset in the store, by id."""
     with read_connection() as conn:
-        if conn is None or not has_table(conn, "ledger_dataset"):
-            return []
-        rows = conn.execute("SELECT dataset_id, revision, source_kind, source, pinned, fetched_at "
-                            "FROM ledger_dataset ORDER BY dataset_id").fetchall()
-    return [{**dict(r), "pinned": bool(r["pinned"])} for r in rows]
+        return _datasets(conn)
 
 
 def current(dataset_id: str) -> dict | None:
     """The ledger row of ``dataset_id``'s current revision, or None when it was never fetched."""
-    return next((d for d in datasets() if d["dataset_id"] == dataset_id), None)
+    with read_connection() as conn:
+        return next(iter(_datasets(conn, dataset_id)), None)
 
 
 def files(dataset_id: str, revision: str | None = None) -> list[dict]:
     """Recorded files of a dataset (one revision, or all), by path."""
     with read_connection() as conn:
-        if conn is None or not has_table(conn, "ledger_file"):
-            return []
-        sql = ("SELECT dataset_id, revision, path, source_kind, source, url, sha256, size, fetched_at "
-               "FROM ledger_file WHERE dataset_id = ?")
-        params: list = [dataset_id]
-        if revision:
-            sql += " AND revision = ?"
-            params.append(revision)
-        rows = conn.execute(sql + " ORDER BY path", params).fetchall()
-    return [dict(r) for r in rows]
+        return _files(conn, dataset_id, revision)
+
+
+def current_files(dataset_id: str) -> tuple[dict | None, list[dict]]:
+    """The current revision's row and its files, read in one transaction (what ``load`` needs, consistently)."""
+    with read_connection() as conn:
+        if conn is None:
+            return None, []
+        with conn:  # one read transaction: a fetch committing in between cannot mix two revisions
+            conn.execute("BEGIN")
+            row = next(iter(_datasets(conn, dataset_id)), None)
+            return row, _files(conn, dataset_id, row["revision"]) if row else []
 
 
 def forget(dataset_id: str) -> int:

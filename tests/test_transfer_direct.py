@@ -1,0 +1,164 @@
+"""Large bodies read from the connection (``fetchers.body``): byte-exact, resumable, and every fault still caught.
+
+In-process tests lower the size from which a body is read this way, and the
+hasher's buffers, so a megabyte exercises what a gigabyte does (buffers filled,
+hashed on the other thread and reused many times); the kill -9 test runs the
+real CLI on a body above the default threshold.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from conftest import COMMIT, DATA, sha
+from test_fetch import github_entry, no_partial_files, serve_github, stored
+
+import llmdata
+from llmdata.errors import DiskFullError, FetchError, IntegrityError
+from llmdata.fetchers import body, transfer
+from llmdata.fetchers.transfer import Pin, RemoteFile
+from llmdata.fetchers.verify import BackgroundHash
+from llmdata.store import layout
+
+BIG = DATA * 3  # ~2.4 MB
+
+
+@pytest.fixture(params=["recv_into", "stream_read"])
+def direct(request, monkeypatch):
+    """Every body with a length is read from the connection; counts the reads that went that way.
+
+    ``stream_read`` takes the branch TLS connections take (the network stream's own ``read``).
+    """
+    monkeypatch.setattr(body, "DIRECT_MIN", 1)
+    monkeypatch.setattr(BackgroundHash, "BLOCK", 256 * 1024)  # a thread, not inline hashing, from 256 KiB
+    monkeypatch.setattr(BackgroundHash, "BUFFER", 64 * 1024)
+    monkeypatch.setattr(BackgroundHash, "BUFFERS", 2)
+    if request.param == "stream_read":
+        monkeypatch.setattr(body, "_plain_tcp", lambda stream, sock: False)
+    used = {"n": 0}
+    real = body._from_connection
+
+    def counted(*args):
+        used["n"] += 1
+        return real(*args)
+
+    monkeypatch.setattr(body, "_from_connection", counted)
+    return used
+
+
+def test_a_body_read_from_the_connection_is_byte_exact(hosts, catalog, direct):
+    serve_github(hosts, BIG)
+    catalog(github_entry(data=BIG))
+    report = llmdata.fetch("gh-data", raw_only=True)
+    assert direct["n"] == 1
+    assert stored("gh-data", COMMIT, "data/train.jsonl").read_bytes() == BIG
+    assert report.files[0]["sha256"] == sha(BIG)
+
+
+def test_a_dropped_connection_resumes_from_the_bytes_written(hosts, catalog, monkeypatch, direct):
+    path = serve_github(hosts, BIG)
+    monkeypatch.setenv("LLMDATA_RETRIES", "0")
+    hosts.fault(path, ("drop", 700_000))
+    catalog(github_entry(data=BIG))
+    with pytest.raises(FetchError, match="resumes"):
+        llmdata.fetch("gh-data", raw_only=True)
+    [part] = list(layout.parts_dir().glob("*.part"))
+    assert part.stat().st_size == 700_000  # every byte received was written before the cut was noticed
+    llmdata.fetch("gh-data", raw_only=True)
+    assert hosts.requests_for(path)[-1]["range"] == "bytes=700000-"
+    assert stored("gh-data", COMMIT, "data/train.jsonl").read_bytes() == BIG
+
+
+def test_a_server_ignoring_the_range_restarts_cleanly(hosts, catalog, direct):
+    path = serve_github(hosts, BIG)
+    hosts.fault(path, ("drop", 300_000), ("ignore_range",))
+    catalog(github_entry(data=BIG))
+    llmdata.fetch("gh-data", raw_only=True)  # retried within the run: the 200 answer restarts the file
+    assert hosts.requests_for(path)[1]["range"] == "bytes=300000-"
+    assert stored("gh-data", COMMIT, "data/train.jsonl").read_bytes() == BIG
+
+
+def test_corrupted_bytes_are_caught_and_not_kept(hosts, catalog, direct):
+    path = serve_github(hosts, BIG)
+    hosts.fault(path, ("corrupt",), ("corrupt",), ("corrupt",))
+    catalog(github_entry(data=BIG))
+    with pytest.raises(IntegrityError, match=f"expected {sha(BIG)}"):
+        llmdata.fetch("gh-data", raw_only=True)
+    assert no_partial_files("gh-data") and not list(layout.parts_dir().glob("*.part"))
+
+
+@pytest.mark.parametrize(("fault", "message"), [(("html",), "HTML page"), (("lfs_pointer",), "Git LFS pointer")])
+def test_a_wrong_body_with_status_200_is_refused(hosts, catalog, direct, fault, message):
+    path = serve_github(hosts, BIG)
+    hosts.fault(path, fault)
+    catalog(github_entry(data=BIG))
+    with pytest.raises(IntegrityError, match=message):
+        llmdata.fetch("gh-data", raw_only=True)
+    assert no_partial_files("gh-data")
+
+
+def test_disk_full_while_reading_from_the_connection(hosts, catalog, monkeypatch, direct):
+    serve_github(hosts, BIG)
+    catalog(github_entry(data=BIG))
+    calls = {"n": 0}
+    real = transfer._write_chunk
+
+    def full_disk(fh, data):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fh, data)
+
+    monkeypatch.setattr(transfer, "_write_chunk", full_disk)
+    with pytest.raises(DiskFullError, match="disk full"):
+        llmdata.fetch("gh-data", raw_only=True)
+    assert no_partial_files("gh-data") and not list(layout.parts_dir().glob("*.part"))
+    monkeypatch.setattr(transfer, "_write_chunk", real)
+    llmdata.fetch("gh-data", raw_only=True)
+    assert stored("gh-data", COMMIT, "data/train.jsonl").read_bytes() == BIG
+
+
+def test_a_stalled_body_times_out_and_resumes(hosts, direct, tmp_path, monkeypatch):
+    path = serve_github(hosts, BIG)
+    hosts.fault(path, ("slow", 256 * 1024, 4.0))  # a pause of 4 s after the first 256 KiB
+    monkeypatch.setenv("LLMDATA_RETRIES", "5")
+    url = f"https://raw.githubusercontent.com/acme/data/{COMMIT}/data/train.jsonl"
+    dest = tmp_path / "out.jsonl"
+    with httpx.Client(timeout=httpx.Timeout(1.0), headers={"accept-encoding": "identity"}) as client:
+        done = transfer.download(client, RemoteFile("data/train.jsonl", url, Pin(sha256=sha(BIG), size=len(BIG))),
+                                 dest)
+    assert done.sha256 == sha(BIG) and dest.read_bytes() == BIG
+    second = hosts.requests_for(path)[1]
+    assert second["range"].startswith("bytes=") and second["range"] != "bytes=0-"
+
+
+def test_kill_9_while_reading_from_the_connection_then_resume(hosts, catalog):
+    big = DATA * 25  # ~20 MB: above the default size read from the connection
+    assert len(big) >= body.DIRECT_MIN
+    path = serve_github(hosts, big)
+    hosts.fault(path, ("slow", 64 * 1024, 0.05))
+    catalog(github_entry(data=big))
+    proc = subprocess.Popen([sys.executable, "-m", "llmdata", "fetch", "gh-data", "-q", "--raw-only"],
+                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = layout.parts_dir()
+    deadline = time.time() + 60
+    sizes: list[int] = []
+    while time.time() < deadline:
+        sizes = [p.stat().st_size for p in parts.glob("*.part")] if parts.exists() else []
+        if sizes and sizes[0] > 256 * 1024:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert sizes and sizes[0] > 256 * 1024  # the part grows as bytes arrive, not per buffer
+    assert not stored("gh-data", COMMIT, "data/train.jsonl").exists()
+    llmdata.fetch("gh-data", raw_only=True)
+    assert hosts.requests_for(path)[-1].get("range", "").startswith("bytes=")
+    assert stored("gh-data", COMMIT, "data/train.jsonl").read_bytes() == big
