@@ -19,8 +19,12 @@ import yaml
 
 from llmdata import resources
 from llmdata.catalog import fast_yaml
-from llmdata.catalog.fast_yaml import fast_load
+from llmdata.catalog import yaml_positions
 from llmdata.catalog.yaml_positions import load_yaml
+
+
+def fast_load(text: str):
+    return fast_yaml.fast_load(text, max_depth=yaml_positions.MAX_DEPTH, scalar_tags=yaml_positions._SCALAR_TAGS)
 
 pytest.importorskip("ryml")
 

@@ -152,7 +152,7 @@ def _maybe_typed(text: str) -> bool:
     return False
 
 
-def fast_load(text: str):
+def fast_load(text: str, *, max_depth: int, scalar_tags: frozenset | set):
     """``(data, root, starts)``: the data, where the top-level sequence starts and where each of its items
     starts, as 1-based (line, column); or None to read the file the exact way.
 
@@ -163,8 +163,6 @@ def fast_load(text: str):
     raw = text.encode("utf-8")
     if ryml is None or not _plain_subset(raw):
         return None
-    from .yaml_positions import MAX_DEPTH
-
     try:
         tree, emitted = _parse(ryml, raw)
         root = tree.root_id()
@@ -176,7 +174,7 @@ def fast_load(text: str):
         parsed = json.loads(emitted, parse_int=_number, parse_float=_number, parse_constant=_number)
         if tree.is_stream(tree.root_id()):
             parsed = parsed[0]
-        walk = _Walk(ryml, tree, root, MAX_DEPTH)
+        walk = _Walk(ryml, tree, root, max_depth, scalar_tags)
         data = walk.value(parsed, ())
         if walk.nodes != expected:  # a duplicate key folded two nodes into one
             return None
@@ -240,8 +238,8 @@ class _Walk:
     type, which are few; the top level's children are listed once for that.
     """
 
-    def __init__(self, ryml, tree, root: int, max_depth: int) -> None:
-        self.ryml, self.tree, self.root, self.max_depth = ryml, tree, root, max_depth
+    def __init__(self, ryml, tree, root: int, max_depth: int, scalar_tags) -> None:
+        self.ryml, self.tree, self.root, self.max_depth, self.scalar_tags = ryml, tree, root, max_depth, scalar_tags
         self.nodes = 0
         self._top: list[int] | None = None
 
@@ -310,10 +308,8 @@ class _Walk:
         if text[:1] in _INDICATORS:
             raise _Fallback
         yaml, _, loader = _pyyaml()
-        from .yaml_positions import _SCALAR_TAGS
-
         tag = loader.resolve(yaml.ScalarNode, text, (True, False))
-        if tag not in _SCALAR_TAGS:
+        if tag not in self.scalar_tags:
             raise _Fallback  # '<<' or '=': the exact path says what is wrong
         try:
             return loader.construct_object(yaml.ScalarNode(tag, text), deep=True)

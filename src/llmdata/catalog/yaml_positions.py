@@ -129,7 +129,7 @@ def load_yaml(text: str, filename: str = "<string>", *, positions_depth: int | N
     if positions_depth == 1:  # a file expected to be valid: try the fast parse first
         from .fast_yaml import fast_load
 
-        fast = fast_load(text)
+        fast = fast_load(text, max_depth=MAX_DEPTH, scalar_tags=_SCALAR_TAGS)
         if fast is not None:
             data, root, starts = fast
             positions = {(): root}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import UnknownDatasetError, UsageError
 from ..vocabulary import CATEGORY_LABELS, DOMAIN_LABELS, HOST_KINDS, LANGUAGE_LABELS
-from .fts import FTS_WEIGHTS
+from .tables import FTS_WEIGHTS
 from .tokens import exact_key, query_terms, segments
 
 ACCESS_VALUES = ("public", "gated", "manual")
@@ -118,7 +118,7 @@ def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters
     # Ranked in SQL: an exact id/name match first, then BM25; only the rows shown are fetched and decoded.
     base = (
         f"SELECT d.card, bm25(dataset_fts, {weights}) AS rank, (d.id_key = ? OR d.name_key = ?) AS exact "
-        "FROM dataset_fts JOIN dataset d ON d.id = dataset_fts.id WHERE dataset_fts MATCH ?"
+        "FROM dataset_fts JOIN dataset d ON d.rowid = dataset_fts.rowid WHERE dataset_fts MATCH ?"
     )
     sql = base + "".join(" AND " + w for w in where) + " ORDER BY exact DESC, rank" + limit_sql
     exact = exact_key(query)

@@ -58,12 +58,7 @@ def skipped_catalogs(conn: sqlite3.Connection) -> list[tuple[str, list[Problem]]
     row = conn.execute("SELECT value FROM meta WHERE key='skipped_catalogs'").fetchone()
     if not row or not row[0]:
         return []
-    out = []
-    for item in json.loads(row[0]):
-        problems = [Problem(p["file"], p["line"], p["column"], p["entry"], p["key"], p["message"], p["hint"],
-                            p["severity"]) for p in item["problems"]]
-        out.append((item["file"], problems))
-    return out
+    return [(item["file"], [Problem.from_dict(p) for p in item["problems"]]) for item in json.loads(row[0])]
 
 
 def skipped_message(name: str, problems: list[Problem]) -> str:

@@ -44,10 +44,16 @@ def cjk_grams(run: str) -> list[str]:
 
 
 def index_tokens(text: str) -> str:
-    """The token string stored in the FTS table for ``text``."""
+    """The token string stored in the FTS table for ``text`` (``segments`` and ``cjk_grams`` inlined: this
+    runs four times per entry when the index is built)."""
     tokens: list[str] = []
-    for seg, is_cjk in segments(text):
-        tokens.extend(cjk_grams(seg) if is_cjk else [seg])
+    for cjk, word in _SEGMENT.findall(_normalize(text)):
+        if word:
+            tokens.append(word)
+        elif len(cjk) < 3:
+            tokens.append(cjk)
+        else:
+            tokens += [cjk[i : i + 2] for i in range(len(cjk) - 1)]
     return " ".join(tokens)
 
 
