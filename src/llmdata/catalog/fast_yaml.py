@@ -175,7 +175,7 @@ def fast_load(text: str, *, max_depth: int, scalar_tags: frozenset | set):
         if tree.is_stream(tree.root_id()):
             parsed = parsed[0]
         walk = _Walk(ryml, tree, root, max_depth, scalar_tags)
-        data = walk.value(parsed, ())
+        data = walk.walk(parsed)
         if walk.nodes != expected:  # a duplicate key folded two nodes into one
             return None
         root_start, starts = _item_starts(text, data)
@@ -243,38 +243,29 @@ class _Walk:
         self.nodes = 0
         self._top: list[int] | None = None
 
-    def value(self, value, path: tuple):
-        """``value`` (from JSON) made exact; ``path`` leads to its node in the tree."""
-        self.nodes += 1
-        if len(path) > self.max_depth:
-            raise _Fallback
-        kind = type(value)
-        if kind is dict:
-            self.nodes += len(value)
-            for key, item in value.items():
-                if key[:1] in _first_signs() and _maybe_typed(key):
+    def walk(self, data):
+        """``data`` (from JSON) made exact, in place where a value changes."""
+        firsts, maybe_typed, max_depth = _first_signs(), _maybe_typed, self.max_depth
+        stack = [(data, ())]
+        while stack:
+            value, path = stack.pop()
+            if len(path) > max_depth:
+                raise _Fallback
+            self.nodes += 1 + len(value)  # this collection and its children (collections count when popped)
+            is_dict = type(value) is dict
+            for key, item in value.items() if is_dict else enumerate(value):
+                if is_dict and key[:1] in firsts and maybe_typed(key):
                     raise _Fallback  # a key YAML reads as a number, boolean, null, date or merge
-                fixed = self._item(item, path + (key,)) if type(item) is not str or (
-                    item[:1] in _first_signs() and _maybe_typed(item)) else item
-                if fixed is not item:
-                    value[key] = fixed
-            return value
-        if kind is list:
-            self.nodes += len(value)
-            for i, item in enumerate(value):
-                fixed = self._item(item, path + (i,)) if type(item) is not str or (
-                    item[:1] in _first_signs() and _maybe_typed(item)) else item
-                if fixed is not item:
-                    value[i] = fixed
-            return value
-        return self._scalar(self._node(path))
-
-    def _item(self, item, path: tuple):
-        """A child that is a collection, a number, or a string YAML may type (booleans and null need nothing)."""
-        if item is None or item is True or item is False:
-            return item
-        self.nodes -= 1  # counted again by value()
-        return self.value(item, path)
+                kind = type(item)
+                if kind is str:
+                    if item[:1] in firsts and maybe_typed(item):
+                        value[key] = self._scalar(self._node(path + (key,)))
+                elif kind is dict or kind is list:
+                    self.nodes -= 1
+                    stack.append((item, path + (key,)))
+                elif item is _NUMBER:
+                    value[key] = self._scalar(self._node(path + (key,)))
+        return data
 
     def _node(self, path: tuple) -> int:
         tree, none = self.tree, self.ryml.NONE

@@ -25,8 +25,8 @@ from .entry_rules import _check_entry, is_curated
 from .schema_check import _entry_id, _key_name, _schema_problem, catalog_schema, schema_errors
 from .yaml_positions import LoadedYaml, load_yaml_file
 
-__all__ = ["CatalogFile", "Name", "TakenNames", "catalog_schema", "check_files", "check_loaded", "cross_check",
-           "names_of", "read_catalog_file", "schema_errors"]
+__all__ = ["CatalogFile", "Name", "TakenNames", "catalog_schema", "check_files", "check_loaded", "conflict_problem",
+           "cross_check", "names_of", "read_catalog_file", "schema_errors"]
 
 
 @dataclass
@@ -153,33 +153,27 @@ def names_of(entries: list[dict]) -> list[Name]:
 class TakenNames:
     """Ids and aliases in catalog order: an entry may not take a name that an earlier entry has.
 
-    The later entry is the one reported (and, in the index, its file is left
-    out), so a user catalog can never make the built-in one invalid.
+    The later entry is the one reported (the index leaves its file out the
+    same way), so a user catalog can never make the built-in one invalid.
     """
 
     def __init__(self) -> None:
         self.taken: dict[str, Name] = {}
 
-    def claim(self, names: list[Name], *, partial: bool = True) -> list[Problem]:
-        """The conflicts of ``names`` with the names taken so far and with each other.
-
-        The names without conflict are taken; with ``partial=False`` none is
-        taken when there is any conflict (a file that is left out whole).
-        """
-        new: dict[str, Name] = {}
+    def claim(self, names: list[Name]) -> list[Problem]:
+        """The conflicts of ``names`` with the names taken so far and with each other; the others are taken."""
         problems = []
         for name in names:
-            prev = self.taken.get(name.name) or new.get(name.name)
+            prev = self.taken.get(name.name)
             if prev is None:
-                new[name.name] = name
+                self.taken[name.name] = name
             elif (prev.file, prev.line, prev.entry_id) != (name.file, name.line, name.entry_id):
-                problems.append(_conflict(name, prev))
-        if partial or not problems:
-            self.taken.update(new)
+                problems.append(conflict_problem(name, prev))
         return problems
 
 
-def _conflict(name: Name, prev: Name) -> Problem:
+def conflict_problem(name: Name, prev: Name) -> Problem:
+    """The problem of ``name``, which ``prev`` (an earlier entry) already has."""
     where = f"{prev.file}:{prev.line}"
     if name.alias:
         return Problem(name.file, name.line, None, name.entry_id, "aliases",

@@ -3,11 +3,14 @@
 What a rebuild reads: the index keeps, per catalog file, its stat, its
 SHA-256 and whether its entries are in (``catalog_file``). A file whose stat
 is unchanged, or whose bytes hash the same, is not read again: its entries
-stay, and its ids and aliases come from the index for the cross-file rules.
-A changed file is parsed and validated, its old rows deleted and its entries
-inserted. A user catalog left out for its own errors stays out, unread,
-until it changes; one left out because an earlier file has one of its ids is
-read again on every rebuild (the earlier file may have changed).
+stay. A changed file is parsed and validated (``filework``; in worker
+processes when there is much to read), its old rows deleted and its entries
+inserted. Ids and aliases are unique in catalog order: a changed file's names
+are looked up in the index, where an earlier file that has one leaves the
+changed file out, and a later one is left out itself (its rows deleted). A
+user catalog left out for its own errors stays out, unread, until it
+changes; one left out because an earlier file has one of its ids keeps its
+names in ``catalog_file`` and is read again once they are free.
 
 Why it is safe:
 - a file's entries reach the index only once the file validated, with no id
@@ -28,14 +31,16 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import resources
-from ..catalog.validate import Name, TakenNames, cross_check, names_of, read_catalog_file
+from ..catalog.validate import Name, conflict_problem
 from ..errors import CatalogError, Problem
 from ..store import layout
 from . import rows
+from .filework import FileRows, Job, read_file, read_files
 from .fingerprint import file_stat, is_racy
 from .tables import CATALOG_DDL, CATALOG_TABLES, INDEX_SCHEMA_VERSION
 
@@ -50,8 +55,22 @@ class _Stored:
     stat: str
     sha256: str
     status: str  # "indexed" or "skipped"
-    own_problems: bool
+    own_problems: bool  # skipped for its own errors (not for an earlier file's names)
     problems: list[Problem]
+    names: list[Name]  # of a file skipped for an earlier file's names
+
+
+@dataclass
+class _Change:
+    """One catalog file in use, and whether it changed since the index read it."""
+
+    path: str
+    place: int
+    stat: str  # "" when it cannot be trusted (missing, or racy)
+    sha256: str
+    old: _Stored | None
+    changed: bool
+    racy: bool
 
 
 @dataclass
@@ -65,6 +84,7 @@ class _Outcome:
     status: str
     own_problems: bool = False
     problems: tuple = ()
+    names: tuple = ()
 
 
 def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False, strict: bool = False,
@@ -145,40 +165,53 @@ class _Rebuild:
     def __init__(self, conn: sqlite3.Connection, paths: list[Path], fingerprint: str, strict: bool) -> None:
         self.conn, self.paths, self.fingerprint, self.strict = conn, paths, fingerprint, strict
         self.builtin = str(resources.builtin_catalog().resolve())
+        self.place_of = {str(p): place for place, p in enumerate(paths)}
         self.stored = self._stored()
-        self.taken = TakenNames()
-        self.outcomes: list[_Outcome] = []
+        self.outcomes: dict[str, _Outcome] = {}
+        self.evicted: dict[str, list[Problem]] = {}  # unchanged files an earlier changed file took an id from
+        self.evicted_names: dict[str, list[Name]] = {}
         self.deleted: set[str] = set()
 
     def _stored(self) -> dict[str, _Stored]:
-        rows_ = self.conn.execute("SELECT path, place, stat, sha256, status, own_problems, problems FROM catalog_file")
-        return {path: _Stored(place, stat, sha, status, bool(own), [Problem.from_dict(p) for p in json.loads(problems)])
-                for path, place, stat, sha, status, own, problems in rows_}
+        found = self.conn.execute(
+            "SELECT path, place, stat, sha256, status, own_problems, problems, names FROM catalog_file")
+        return {path: _Stored(place, stat, sha, status, bool(own), [Problem.from_dict(p) for p in json.loads(problems)],
+                              [Name(*n) for n in json.loads(names)])
+                for path, place, stat, sha, status, own, problems, names in found}
 
     def run(self) -> int:
         read_at = time.time_ns()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self.next_rowid = self.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM dataset").fetchone()[0]
             plan = [self._plan(place, path, read_at) for place, path in enumerate(self.paths)]
             for path, old in self.stored.items():
-                if path not in {str(p) for p in self.paths} and old.status == "indexed":
+                if path not in self.place_of and old.status == "indexed":
                     self._delete(path)  # a catalog file no longer in use
+            generation = int(self._meta("next_generation") or 1)
+            jobs = []
             for change in plan:
-                if change["changed"] and change["old"] is not None and change["old"].status == "indexed":
-                    self._delete(change["path"])
-            self.unchanged_names = self._indexed_names([c["path"] for c in plan if not c["changed"]])
+                if change.changed:
+                    if change.old is not None and change.old.status == "indexed":
+                        self._delete(change.path)
+                    jobs.append(Job(change.path, change.place, generation))
+                    generation += 1
+            self.next_generation = generation
+            read = read_files(jobs)
             for change in plan:
-                self.outcomes.append(self._apply(change))
+                self.outcomes[change.path] = self._apply(change, read)
             self._check_outcomes()
-            self._write_bookkeeping(any(c["racy"] for c in plan))
+            self._write_bookkeeping(any(change.racy for change in plan))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         return self.conn.execute("SELECT count(*) FROM dataset").fetchone()[0]
 
-    def _plan(self, place: int, path: Path, read_at: int) -> dict:
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _plan(self, place: int, path: Path, read_at: int) -> _Change:
         """Has the file changed since the index read it? (stat first; the bytes' hash when the stat moved)"""
         name, stat = str(path), file_stat(path)
         old = self.stored.get(name)
@@ -188,72 +221,85 @@ class _Rebuild:
             sha = _sha256(path) if stat is not None else ""
             changed = old is None or not sha or sha != old.sha256
         racy = stat is not None and is_racy(stat, read_at)
-        return {"place": place, "path": name, "file": path, "stat": "" if racy or stat is None else stat,
-                "sha256": sha, "old": old, "changed": changed, "racy": racy}
+        return _Change(name, place, "" if racy or stat is None else stat, sha, old, changed, racy)
 
-    def _indexed_names(self, paths: list[str]) -> dict[str, list[Name]]:
-        """Ids and aliases of the entries the index holds of unchanged files, per file, in entry order."""
-        wanted = set(paths)
-        names: dict[str, list[Name]] = {p: [] for p in wanted}
-        aliases: dict[str, list[str]] = {}
-        for alias, eid in self.conn.execute("SELECT value, dataset_id FROM facet WHERE kind = 'alias'"):
-            aliases.setdefault(eid, []).append(alias)
-        for eid, file, line in self.conn.execute("SELECT id, catalog_file, catalog_line FROM dataset ORDER BY position"):
-            if file in wanted:
-                names[file].append(Name(eid, eid, file, line, False))
-                names[file] += [Name(a, eid, file, line, True) for a in aliases.get(eid, ()) if a != eid]
-        return names
-
-    def _apply(self, change: dict) -> _Outcome:
-        outcome = _Outcome(change["path"], change["place"], change["stat"], change["sha256"], "indexed")
-        old: _Stored | None = change["old"]
-        if not change["changed"] and old.status == "indexed":
-            conflicts = self.taken.claim(self.unchanged_names[outcome.path], partial=False)
-            if conflicts:  # an earlier file now has one of its ids
-                self._delete(outcome.path)
-                return self._skip(outcome, conflicts, own=False)
-            if old.place != outcome.place:
+    def _apply(self, change: _Change, read: Iterator[FileRows]) -> _Outcome:
+        outcome = _Outcome(change.path, change.place, change.stat, change.sha256, "indexed")
+        old = change.old
+        if change.changed:
+            return self._insert(next(read), outcome)
+        if old.status == "indexed":
+            if change.path in self.evicted:
+                return self._skip(outcome, self.evicted[change.path], own=False, names=self.evicted_names[change.path])
+            if old.place != change.place:
                 self.conn.execute("UPDATE dataset SET position = (? << 32) | (position & ?) WHERE catalog_file = ?",
-                                  (outcome.place, _LOW, outcome.path))
+                                  (change.place, _LOW, change.path))
             return outcome
-        if not change["changed"] and old.status == "skipped" and old.own_problems:
+        if old.own_problems:
             return self._skip(outcome, old.problems, own=True)
-        return self._read(change["file"], outcome)
-
-    def _read(self, path: Path, outcome: _Outcome) -> _Outcome:
-        """Parse and validate a changed file (or one left out for another file's sake); insert its entries."""
-        entries, problems = cross_check([read_catalog_file(path)])
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            return self._skip(outcome, errors, own=True)
-        names = names_of(entries)
-        conflicts = self.taken.claim(names, partial=False)
+        conflicts = self._conflicts(old.names, change.place)  # left out for an earlier file: still?
         if conflicts:
-            return self._skip(outcome, conflicts, own=False)
-        self._evict_later_holders({n.name for n in names if not n.alias}, outcome.place)
-        self._insert(entries, outcome.place)
+            return self._skip(outcome, conflicts, own=False, names=old.names)
+        job = Job(change.path, change.place, self.next_generation)
+        self.next_generation += 1
+        return self._insert(read_file(job), outcome)
+
+    def _insert(self, found: FileRows, outcome: _Outcome) -> _Outcome:
+        """A file read now: left out for its own errors or an earlier file's names, else its rows go in."""
+        if found.errors:
+            return self._skip(outcome, found.errors, own=True)
+        conflicts = self._conflicts(found.names, outcome.place)
+        if conflicts:
+            return self._skip(outcome, conflicts, own=False, names=found.names)
+        self.conn.executemany(rows.DATASET_INSERT, found.dataset)
+        self.conn.executemany(rows.FACET_INSERT, found.facets)
+        self.conn.executemany(rows.FTS_INSERT, found.fts)
         return outcome
 
-    def _evict_later_holders(self, ids: set[str], place: int) -> None:
-        """Delete now the rows of a later, unchanged file that has one of these ids: it will be left out when
-        its turn comes, and its rows would stand in the way of the inserts."""
-        for later in self.paths[place + 1:]:
-            later = str(later)
-            if any(n.name in ids for n in self.unchanged_names.get(later, ())):
-                self._delete(later)
+    def _conflicts(self, names: list[Name], place: int) -> list[Problem]:
+        """Problems of ``names`` that files before ``place`` already have; later holders are evicted."""
+        problems: list[Problem] = []
+        later: dict[str, list[Problem]] = {}
+        for held in self._holders(names):
+            name, holder = held
+            holder_place = self.place_of.get(holder.file, -1)
+            if holder_place < place:
+                problems.append(conflict_problem(name, holder))
+            elif not problems:
+                later.setdefault(holder.file, []).append(conflict_problem(holder, name))
+        if not problems:
+            for file, found in later.items():  # this file comes first: the later ones are left out
+                if file not in self.evicted:
+                    self.evicted_names[file] = self._file_names(file)
+                    self._delete(file)
+                self.evicted.setdefault(file, []).extend(found)
+        return problems
 
-    def _insert(self, entries: list[dict], place: int) -> None:
-        dataset, facets, fts = [], [], []
-        for index, entry in enumerate(entries):
-            origin = entry.pop("_origin")
-            rowid = self.next_rowid
-            self.next_rowid += 1
-            dataset.append(rows.dataset_row(rowid, entry, place << 32 | index, origin["file"], origin["line"]))
-            facets += [(entry["id"], kind, value) for kind, value in rows.facets(entry)]
-            fts.append(rows.fts_row(rowid, entry))
-        self.conn.executemany(rows.DATASET_INSERT, dataset)
-        self.conn.executemany(rows.FACET_INSERT, facets)
-        self.conn.executemany(rows.FTS_INSERT, fts)
+    def _file_names(self, path: str) -> list[Name]:
+        """Ids and aliases of the entries the index holds of ``path``."""
+        found = self.conn.execute(
+            "SELECT d.id, d.id, d.catalog_file, d.catalog_line, 0 FROM dataset d WHERE d.catalog_file = ? UNION ALL "
+            "SELECT f.value, d.id, d.catalog_file, d.catalog_line, 1 FROM facet f JOIN dataset d ON d.id = "
+            "f.dataset_id WHERE f.kind = 'alias' AND d.catalog_file = ?", (path, path))
+        return [Name(value, eid, file, line, bool(alias)) for value, eid, file, line, alias in found]
+
+    def _holders(self, names: list[Name]) -> Iterator[tuple[Name, Name]]:
+        """(name, the entry in the index that has it) for each of ``names`` some indexed entry has."""
+        by_name: dict[str, list[Name]] = {}
+        for name in names:
+            by_name.setdefault(name.name, []).append(name)
+        keys = list(by_name)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found = self.conn.execute(
+                f"SELECT id, id, catalog_file, catalog_line, 0 FROM dataset WHERE id IN ({marks}) UNION ALL "  # noqa: S608
+                f"SELECT f.value, d.id, d.catalog_file, d.catalog_line, 1 FROM facet f JOIN dataset d ON d.id = "
+                f"f.dataset_id WHERE f.kind = 'alias' AND f.value IN ({marks})", chunk + chunk)
+            for value, eid, file, line, alias in found:
+                holder = Name(value, eid, file, line, bool(alias))
+                for name in by_name[value]:
+                    yield name, holder
 
     def _delete(self, path: str) -> None:
         if path in self.deleted:
@@ -265,28 +311,31 @@ class _Rebuild:
                           (path,))
         self.conn.execute("DELETE FROM dataset WHERE catalog_file = ?", (path,))
 
-    def _skip(self, outcome: _Outcome, problems: list[Problem], *, own: bool) -> _Outcome:
+    def _skip(self, outcome: _Outcome, problems: list[Problem], *, own: bool, names: list[Name] = ()) -> _Outcome:
         outcome.status, outcome.own_problems, outcome.problems = "skipped", own, tuple(problems)
+        outcome.names = tuple(names)
         return outcome
 
     def _check_outcomes(self) -> None:
         """Nothing is written when the built-in catalog is left out, or any file with ``strict``."""
-        skipped = [o for o in self.outcomes if o.status == "skipped"]
+        skipped = [o for o in self.outcomes.values() if o.status == "skipped"]
         if skipped and (self.strict or any(o.path == self.builtin for o in skipped)):
             raise CatalogError([p for o in skipped for p in o.problems])
 
     def _write_bookkeeping(self, racy: bool) -> None:
-        in_use = {o.path for o in self.outcomes}
         self.conn.executemany("DELETE FROM catalog_file WHERE path = ?",
-                              [(path,) for path in self.stored if path not in in_use])
+                              [(path,) for path in self.stored if path not in self.outcomes])
         self.conn.executemany(
-            "INSERT OR REPLACE INTO catalog_file (path, place, stat, sha256, status, own_problems, problems)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO catalog_file (path, place, stat, sha256, status, own_problems, problems, names)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(o.path, o.place, o.stat, o.sha256, o.status, o.own_problems,
-              json.dumps([p.as_dict() for p in o.problems], ensure_ascii=False)) for o in self.outcomes])
+              json.dumps([p.as_dict() for p in o.problems], ensure_ascii=False),
+              json.dumps([[n.name, n.entry_id, n.file, n.line, n.alias] for n in o.names], ensure_ascii=False))
+             for o in self.outcomes.values()])
         skipped = [{"file": o.path, "problems": [p.as_dict() for p in o.problems]}
-                   for o in self.outcomes if o.status == "skipped"]
+                   for o in self.outcomes.values() if o.status == "skipped"]
         meta = {"fingerprint": ("racy:" if racy else "") + self.fingerprint,
-                "catalog_files": json.dumps([o.path for o in self.outcomes]),
+                "next_generation": str(self.next_generation),
+                "catalog_files": json.dumps(list(self.outcomes)),
                 "skipped_catalogs": json.dumps(skipped, ensure_ascii=False)}
         self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())

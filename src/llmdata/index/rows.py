@@ -7,7 +7,7 @@ from functools import lru_cache
 import orjson
 
 from ..vocabulary import labels_for
-from .tokens import exact_key, index_tokens
+from .tokens import exact_key, fts_text
 
 DATASET_INSERT = (
     "INSERT INTO dataset (rowid, id, position, name, category, license, commercial, access, records, bytes,"
@@ -29,8 +29,8 @@ def facets(entry: dict) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=4096)
 def _label_tokens(category: str, also: tuple, domains: tuple, languages: tuple) -> str:
-    """The tokens of the zh/en labels of an entry's controlled values: the same few combinations recur."""
-    return index_tokens(" ".join(labels_for(category, list(also), list(domains), list(languages))))
+    """The zh/en labels of an entry's controlled values, as indexed: the same few combinations recur."""
+    return fts_text(" ".join(labels_for(category, list(also), list(domains), list(languages))))
 
 
 def fts_row(rowid: int, entry: dict) -> tuple:
@@ -38,11 +38,10 @@ def fts_row(rowid: int, entry: dict) -> tuple:
                      *(a.replace("-", " ") for a in entry.get("aliases", []))])
     labels = _label_tokens(entry["category"], tuple(entry.get("also", [])), tuple(entry.get("domains", [])),
                            tuple(entry.get("languages", [])))
-    free = index_tokens(" ".join([*entry.get("tags", []), *(s.get("repo", "") for s in entry.get("sources", []))]))
+    free = fts_text(" ".join([*entry.get("tags", []), *(s.get("repo", "") for s in entry.get("sources", []))]))
     summary = entry["summary"]["en"] + "\n" + entry["summary"]["zh"]
     notes = " ".join(filter(None, [entry.get("notes"), entry.get("license_note"), entry.get("size", {}).get("note")]))
-    return (rowid, index_tokens(name), f"{labels} {free}" if free else labels, index_tokens(summary),
-            index_tokens(notes))
+    return rowid, fts_text(name), f"{labels} {free}", fts_text(summary), fts_text(notes)
 
 
 def dataset_row(rowid: int, entry: dict, position: int, file: str, line: int | None) -> tuple:
