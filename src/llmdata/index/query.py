@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -43,6 +42,8 @@ def _check_filters(f: Filters) -> Filters:
             domain = _resolve_alias(category, DOMAIN_LABELS)
             if domain in DOMAIN_LABELS:
                 raise UsageError(f"{f.category!r} is a domain, not a category", hint=f"use --domain {domain}")
+            import difflib
+
             close = difflib.get_close_matches(category, list(CATEGORY_LABELS), n=1)
             raise UsageError(
                 f"unknown category {f.category!r}",
@@ -172,6 +173,8 @@ def get(conn: sqlite3.Connection, dataset_id: str) -> dict:
 
 def suggest(conn: sqlite3.Connection, dataset_id: str, n: int = 5) -> list[str]:
     """Close ids by spelling, then ids whose text matches the words of the unknown id."""
+    import difflib
+
     ids = [r[0] for r in conn.execute("SELECT id FROM dataset ORDER BY position")]
     close = difflib.get_close_matches(dataset_id.casefold(), ids, n=n, cutoff=0.6)
     if len(close) < n:
