@@ -58,6 +58,7 @@ class _Stored:
     own_problems: bool  # skipped for its own errors (not for an earlier file's names)
     problems: list[Problem]
     names: list[Name]  # of a file skipped for an earlier file's names
+    generation: int  # its rows' rowids are generation << 32 | index
 
 
 @dataclass
@@ -71,6 +72,7 @@ class _Change:
     old: _Stored | None
     changed: bool
     racy: bool
+    generation: int = 0  # of the read, when it changed
 
 
 @dataclass
@@ -85,6 +87,7 @@ class _Outcome:
     own_problems: bool = False
     problems: tuple = ()
     names: tuple = ()
+    generation: int = 0
 
 
 def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False, strict: bool = False,
@@ -121,6 +124,7 @@ def _connect(db: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=60000")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB for the bulk inserts
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last rebuild, never corrupt
     return conn
 
 
@@ -152,6 +156,11 @@ def _ensure_tables(conn: sqlite3.Connection, force: bool) -> None:
         raise
 
 
+def _rowids(generation: int) -> tuple[int, int]:
+    """The first and last rowid a file read as ``generation`` can have."""
+    return generation << 32, (generation << 32) | _LOW
+
+
 def _sha256(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -174,10 +183,10 @@ class _Rebuild:
 
     def _stored(self) -> dict[str, _Stored]:
         found = self.conn.execute(
-            "SELECT path, place, stat, sha256, status, own_problems, problems, names FROM catalog_file")
+            "SELECT path, place, stat, sha256, status, own_problems, problems, names, generation FROM catalog_file")
         return {path: _Stored(place, stat, sha, status, bool(own), [Problem.from_dict(p) for p in json.loads(problems)],
-                              [Name(*n) for n in json.loads(names)])
-                for path, place, stat, sha, status, own, problems, names in found}
+                              [Name(*n) for n in json.loads(names)], generation)
+                for path, place, stat, sha, status, own, problems, names, generation in found}
 
     def run(self) -> int:
         read_at = time.time_ns()
@@ -194,6 +203,7 @@ class _Rebuild:
                     if change.old is not None and change.old.status == "indexed":
                         self._delete(change.path)
                     jobs.append(Job(change.path, change.place, generation))
+                    change.generation = generation
                     generation += 1
             self.next_generation = generation
             read = read_files(jobs)
@@ -227,13 +237,15 @@ class _Rebuild:
         outcome = _Outcome(change.path, change.place, change.stat, change.sha256, "indexed")
         old = change.old
         if change.changed:
+            outcome.generation = change.generation
             return self._insert(next(read), outcome)
         if old.status == "indexed":
             if change.path in self.evicted:
                 return self._skip(outcome, self.evicted[change.path], own=False, names=self.evicted_names[change.path])
+            outcome.generation = old.generation
             if old.place != change.place:
-                self.conn.execute("UPDATE dataset SET position = (? << 32) | (position & ?) WHERE catalog_file = ?",
-                                  (change.place, _LOW, change.path))
+                self.conn.execute("UPDATE dataset SET position = (? << 32) | (position & ?) WHERE rowid BETWEEN ? AND ?",
+                                  (change.place, _LOW, *_rowids(old.generation)))
             return outcome
         if old.own_problems:
             return self._skip(outcome, old.problems, own=True)
@@ -241,6 +253,7 @@ class _Rebuild:
         if conflicts:
             return self._skip(outcome, conflicts, own=False, names=old.names)
         job = Job(change.path, change.place, self.next_generation)
+        outcome.generation = job.generation
         self.next_generation += 1
         return self._insert(read_file(job), outcome)
 
@@ -277,10 +290,11 @@ class _Rebuild:
 
     def _file_names(self, path: str) -> list[Name]:
         """Ids and aliases of the entries the index holds of ``path``."""
+        first, last = _rowids(self.stored[path].generation)
         found = self.conn.execute(
-            "SELECT d.id, d.id, d.catalog_file, d.catalog_line, 0 FROM dataset d WHERE d.catalog_file = ? UNION ALL "
-            "SELECT f.value, d.id, d.catalog_file, d.catalog_line, 1 FROM facet f JOIN dataset d ON d.id = "
-            "f.dataset_id WHERE f.kind = 'alias' AND d.catalog_file = ?", (path, path))
+            "SELECT d.id, d.id, d.catalog_file, d.catalog_line, 0 FROM dataset d WHERE d.rowid BETWEEN ? AND ? "
+            "UNION ALL SELECT f.value, d.id, d.catalog_file, d.catalog_line, 1 FROM dataset d JOIN facet f "
+            "ON f.dataset_id = d.id AND f.kind = 'alias' WHERE d.rowid BETWEEN ? AND ?", (first, last, first, last))
         return [Name(value, eid, file, line, bool(alias)) for value, eid, file, line, alias in found]
 
     def _holders(self, names: list[Name]) -> Iterator[tuple[Name, Name]]:
@@ -302,14 +316,15 @@ class _Rebuild:
                     yield name, holder
 
     def _delete(self, path: str) -> None:
+        """Delete the rows the index holds of ``path`` (a stored, indexed file): one rowid range per table."""
         if path in self.deleted:
             return
         self.deleted.add(path)
-        self.conn.execute("DELETE FROM dataset_fts WHERE rowid IN (SELECT rowid FROM dataset WHERE catalog_file = ?)",
-                          (path,))
-        self.conn.execute("DELETE FROM facet WHERE dataset_id IN (SELECT id FROM dataset WHERE catalog_file = ?)",
-                          (path,))
-        self.conn.execute("DELETE FROM dataset WHERE catalog_file = ?", (path,))
+        first, last = _rowids(self.stored[path].generation)
+        self.conn.execute("DELETE FROM dataset_fts WHERE rowid BETWEEN ? AND ?", (first, last))
+        self.conn.execute("DELETE FROM facet WHERE dataset_id IN (SELECT id FROM dataset WHERE rowid BETWEEN ? AND ?)",
+                          (first, last))
+        self.conn.execute("DELETE FROM dataset WHERE rowid BETWEEN ? AND ?", (first, last))
 
     def _skip(self, outcome: _Outcome, problems: list[Problem], *, own: bool, names: list[Name] = ()) -> _Outcome:
         outcome.status, outcome.own_problems, outcome.problems = "skipped", own, tuple(problems)
@@ -326,12 +341,12 @@ class _Rebuild:
         self.conn.executemany("DELETE FROM catalog_file WHERE path = ?",
                               [(path,) for path in self.stored if path not in self.outcomes])
         self.conn.executemany(
-            "INSERT OR REPLACE INTO catalog_file (path, place, stat, sha256, status, own_problems, problems, names)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO catalog_file (path, place, stat, sha256, status, own_problems, problems, names,"
+            " generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(o.path, o.place, o.stat, o.sha256, o.status, o.own_problems,
               json.dumps([p.as_dict() for p in o.problems], ensure_ascii=False),
-              json.dumps([[n.name, n.entry_id, n.file, n.line, n.alias] for n in o.names], ensure_ascii=False))
-             for o in self.outcomes.values()])
+              json.dumps([[n.name, n.entry_id, n.file, n.line, n.alias] for n in o.names], ensure_ascii=False),
+              o.generation) for o in self.outcomes.values()])
         skipped = [{"file": o.path, "problems": [p.as_dict() for p in o.problems]}
                    for o in self.outcomes.values() if o.status == "skipped"]
         meta = {"fingerprint": ("racy:" if racy else "") + self.fingerprint,

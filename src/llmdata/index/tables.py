@@ -14,7 +14,8 @@ is not a cache, keeps its sqlmodel tables in ``store/ledger_tables.py``.)
 - ``dataset_fts``: the FTS5 table of pre-tokenized text (``index/tokens.py``).
 - ``catalog_file``: per catalog file, what the index holds of it: its stat
   and SHA-256 when it was read, and whether its entries are in (``indexed``)
-  or it was left out with its problems (``skipped``), and the ids and
+  or it was left out with its problems (``skipped``), the generation of
+  its rows' rowids (so its rows are one rowid range), and the ids and
   aliases of a file left out because an earlier file has one of them. This
   is what lets a rebuild re-read only the files that changed.
 - ``meta``: the fingerprint of the catalog files in use and the layout version.
@@ -34,17 +35,16 @@ CATALOG_DDL = (
     " catalog_file TEXT NOT NULL, catalog_line INTEGER, id_key TEXT NOT NULL, name_key TEXT NOT NULL,"
     " card TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ix_dataset_position ON dataset (position)",
-    "CREATE INDEX IF NOT EXISTS ix_dataset_catalog_file ON dataset (catalog_file)",
     "CREATE INDEX IF NOT EXISTS ix_dataset_id_key ON dataset (id_key)",
     "CREATE INDEX IF NOT EXISTS ix_dataset_name_key ON dataset (name_key)",
     "CREATE TABLE IF NOT EXISTS facet (dataset_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,"
     " PRIMARY KEY (dataset_id, kind, value)) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS ix_facet_value ON facet (kind, value)",
+    "CREATE INDEX IF NOT EXISTS ix_facet_alias ON facet (value) WHERE kind = 'alias'",
     "CREATE VIRTUAL TABLE IF NOT EXISTS dataset_fts USING fts5("
     "name, tags, summary, notes, tokenize='unicode61')",
     "CREATE TABLE IF NOT EXISTS catalog_file (path TEXT PRIMARY KEY NOT NULL, place INTEGER NOT NULL,"
     " stat TEXT NOT NULL, sha256 TEXT NOT NULL, status TEXT NOT NULL, own_problems BOOLEAN NOT NULL,"
-    " problems TEXT NOT NULL, names TEXT NOT NULL)",
+    " problems TEXT NOT NULL, names TEXT NOT NULL, generation INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
 )
 
