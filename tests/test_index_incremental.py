@@ -235,3 +235,20 @@ def test_store_path_with_uri_characters(tmp_path, monkeypatch):
     monkeypatch.setenv("LLMDATA_HOME", str(home))
     assert llmdata.info("gsm8k")["id"] == "gsm8k"
     assert (home / "index.sqlite").exists()
+
+
+def test_a_read_only_store_index_of_the_same_bytes_is_used_though_its_stat_differs(tmp_path, monkeypatch):
+    """A team's index built on another machine: same catalog bytes, other inodes and times."""
+    from llmdata.index import reader
+
+    path = tmp_path / "team.yaml"
+    path.write_text(entry_yaml(id="team-set"), encoding="utf-8")
+    monkeypatch.setenv("LLMDATA_CATALOG", str(path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    assert reader.current_index() == layout.index_path()
+    monkeypatch.setattr(reader, "_index_writable", lambda: False)
+    path.write_text(entry_yaml(id="team-set"), encoding="utf-8")  # same bytes, new stat
+    assert reader.current_index() == layout.index_path()
+    path.write_text(entry_yaml(id="team-set-2"), encoding="utf-8")  # other bytes: a private index
+    private = reader.current_index()
+    assert private != layout.index_path() and private.exists()

@@ -47,6 +47,29 @@ def fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def same_contents(db: Path, paths: list[Path]) -> bool:
+    """Was ``db`` built from exactly these catalog files, byte for byte? (For a shared, read-only store: an
+    index built on another machine has other ``stat`` values for the same files.) Hashes every file."""
+    try:
+        conn = connect_ro(db)
+        try:
+            stored = dict(conn.execute("SELECT path, sha256 FROM catalog_file ORDER BY place"))
+            row = conn.execute("SELECT value FROM meta WHERE key='index_schema'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    if not row or row[0] != str(INDEX_SCHEMA_VERSION) or list(stored) != [str(p) for p in paths]:
+        return False
+    for path in paths:
+        try:
+            if hashlib.sha256(path.read_bytes()).hexdigest() != stored[str(path)]:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def read_fingerprint(db: Path) -> str | None:
     """The fingerprint the index was built from, or None when there is no usable index."""
     if not db.exists():
