@@ -212,7 +212,7 @@ def test_a_file_written_just_before_the_index_read_it_is_checked_again(tmp_path,
     assert not fp.startswith("racy:") and stat == fingerprint.file_stat(path)
 
 
-def test_large_changes_are_read_in_worker_processes_with_the_same_result(tmp_path, monkeypatch):
+def test_large_changes_are_read_in_worker_processes_with_the_same_result(tmp_path, monkeypatch, reads):
     paths = []
     for name in "xyz":
         path = tmp_path / f"{name}.yaml"
@@ -221,13 +221,16 @@ def test_large_changes_are_read_in_worker_processes_with_the_same_result(tmp_pat
         paths.append(path)
     monkeypatch.setenv("LLMDATA_CATALOG", os.pathsep.join(map(str, paths)))
     monkeypatch.setattr(filework, "PARALLEL_BYTES", 0)
-    pooled = []
-    real = filework._context
-    monkeypatch.setattr(filework, "_context", lambda: pooled.append(1) or real())
+    import multiprocessing
+
+    contexts = []
+    real = multiprocessing.get_context("fork")
+    monkeypatch.setattr(filework, "_context", lambda: contexts.append(real) or real)  # the test runs threads
     hits = llmdata.search("并行", limit=None)
-    assert pooled == [1]
+    assert contexts == [real]
     assert sorted(h["id"] for h in hits) == sorted(f"{n}-{i}" for n in "xyz" for i in range(30))
     assert build._count(layout.index_path()) == len(llmdata.search(limit=None))
+    assert "x.yaml" not in reads  # read in the workers, not here (the spy is in this process only)
 
 
 def test_store_path_with_uri_characters(tmp_path, monkeypatch):
@@ -252,3 +255,16 @@ def test_a_read_only_store_index_of_the_same_bytes_is_used_though_its_stat_diffe
     path.write_text(entry_yaml(id="team-set-2"), encoding="utf-8")  # other bytes: a private index
     private = reader.current_index()
     assert private != layout.index_path() and private.exists()
+
+
+def test_no_worker_processes_while_other_threads_run():
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert filework._context() is None  # forking now could copy a lock another thread holds
+    finally:
+        stop.set()
+        thread.join()

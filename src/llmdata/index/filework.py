@@ -62,12 +62,13 @@ def read_file(job: Job) -> FileRows:
 
 def read_files(jobs: list[Job]) -> Iterator[FileRows]:
     """``read_file`` of each job, in order; in two worker processes when there is enough to read."""
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or _bytes(jobs) < PARALLEL_BYTES:
+    context = _context()
+    if context is None or len(jobs) < 2 or (os.cpu_count() or 1) < 2 or _bytes(jobs) < PARALLEL_BYTES:
         yield from map(read_file, jobs)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=2, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
         pending: deque = deque()
         queue = iter(jobs)
         for job in queue:  # at most three files read ahead: their rows wait in memory
@@ -93,9 +94,14 @@ def _bytes(jobs: list[Job]) -> int:
 
 
 def _context():
-    """fork where it is safe (Linux, no other thread), else spawn."""
+    """Worker processes are forked, and only where that is safe: on Linux, with no other thread running.
+
+    Elsewhere the files are read in this process: "spawn" would run the
+    caller's ``__main__`` again in each worker, which a script that calls
+    ``llmdata.search`` at its top level does not expect.
+    """
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return None
     import multiprocessing
 
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("fork")
