@@ -207,8 +207,11 @@ class _Rebuild:
                     generation += 1
             self.next_generation = generation
             read = read_files(jobs)
-            for change in plan:
-                self.outcomes[change.path] = self._apply(change, read)
+            try:
+                for change in plan:
+                    self.outcomes[change.path] = self._apply(change, read)
+            finally:
+                read.close()  # stops the worker processes now, also on an error
             self._check_outcomes()
             self._write_bookkeeping(any(change.racy for change in plan))
             self.conn.execute("COMMIT")
