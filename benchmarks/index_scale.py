@@ -5,7 +5,8 @@ default; one catalog file may hold at most 32 MiB, ~70,000 entries). In the
 same run, each step in its own process (so its peak RSS is its own):
 
 - build:    the first ``llmdata search`` with the catalogs in LLMDATA_CATALOG (validate + index build);
-            peak RSS of the command and of its largest worker process
+            peak RSS of the command and of its largest worker process, and the peak memory of all of
+            them together (sum of PSS, sampled)
 - edit:     one of the files rewritten (every summary changed, one entry added), then ``llmdata search``:
             what an edit costs (only that file is read again)
 - warm CLI: ``llmdata search 医疗 --limit 20``, the whole command (start-up included), median of 7
@@ -108,13 +109,44 @@ def wall(cmd: list[str], env: dict) -> float:
     return time.perf_counter() - started
 
 
-def peak_of(cmd: list[str], env: dict) -> tuple[float, float, float]:
-    """Seconds, peak RSS (MiB) of ``python -m MODULE ARGS`` and the largest peak RSS of its worker processes."""
-    out = subprocess.run([sys.executable, "-c", PEAK, *cmd], env=env, capture_output=True, text=True)
-    if out.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr}")
-    line = [x for x in out.stderr.splitlines() if x.startswith("@@ ")][-1].split()
-    return float(line[1]), int(line[2]) / 1024, int(line[3]) / 1024
+def peak_of(cmd: list[str], env: dict) -> tuple[float, float, float, float]:
+    """Seconds and peak RSS (MiB) of ``python -m MODULE ARGS``, the largest peak RSS of its worker processes,
+    and the peak memory of the whole process tree: the sum of its processes' PSS (pages shared by a forked
+    worker and its parent counted once), sampled every 50 ms from /proc (0 where there is no /proc)."""
+    proc = subprocess.Popen([sys.executable, "-c", PEAK, *cmd], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    tree_peak = 0
+    while proc.poll() is None:
+        tree_peak = max(tree_peak, sum(_pss_kib(pid) for pid in _tree(proc.pid)))
+        time.sleep(0.05)
+    err = proc.stderr.read()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    line = [x for x in err.splitlines() if x.startswith("@@ ")][-1].split()
+    return float(line[1]), int(line[2]) / 1024, int(line[3]) / 1024, tree_peak / 1024
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                for child in fh.read().split():
+                    found += _tree(int(child))
+    except OSError:
+        pass
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def baseline(paths: list[Path], root: Path, env: dict) -> float:
@@ -136,7 +168,7 @@ def run_size(n: int, files: int) -> None:
         env = {**os.environ, "LLMDATA_HOME": str(root / "home"), "LLMDATA_CATALOG": os.pathsep.join(map(str, paths))}
         search = ["llmdata", "search", "medical", "--limit", "5"]
         settle()
-        build_s, build_mib, build_workers = peak_of(search, env)
+        build_s, build_mib, build_workers, build_tree = peak_of(search, env)
         base_s = baseline(paths, root, env)
         edited = paths[files // 2]
         first = (files // 2) * per_file
@@ -145,14 +177,15 @@ def run_size(n: int, files: int) -> None:
             fh.write(ENTRY.format(i=n + 1, w1="new", w2="entry", z1="新", z2="增", category="sft", domain="general",
                                   lang="zh", license="mit", commercial="true", edit=""))
         settle()
-        edit_s, edit_mib, _ = peak_of(search, env)
+        edit_s, edit_mib, _, _ = peak_of(search, env)
         cli = [sys.executable, "-m", "llmdata", "search", "医疗", "--limit", "20"]
         warm = statistics.median(wall(cli, env) for _ in range(7))
         startup = statistics.median(wall([sys.executable, "-m", "llmdata", "--version"], env) for _ in range(7))
         inproc = float(subprocess.run([sys.executable, "-c", IN_PROCESS], check=True, env=env, capture_output=True,
                                       text=True).stdout.strip())
-    workers = f", workers {build_workers:.0f} MiB" if build_workers else ""
-    print(f"{n:>7} entries in {files} files: build {build_s:6.2f} s (peak {build_mib:4.0f} MiB{workers}) | "
+    workers = f", a worker {build_workers:.0f} MiB" if build_workers else ""
+    tree = f", all processes together {build_tree:.0f} MiB PSS" if build_tree else ""
+    print(f"{n:>7} entries in {files} files: build {build_s:6.2f} s (peak RSS {build_mib:4.0f} MiB{workers}{tree}) | "
           f"baseline FTS5 build {base_s:5.2f} s (x{build_s / base_s:.2f}) | edit of one file {edit_s:5.2f} s "
           f"(peak {edit_mib:.0f} MiB) | warm CLI search median {warm * 1000:4.0f} ms (CLI start-up alone "
           f"{startup * 1000:.0f} ms, x{warm / startup:.2f}) | in-process search {inproc * 1000:5.1f} ms", flush=True)

@@ -172,6 +172,7 @@ def fast_load(text: str, *, max_depth: int, scalar_tags: frozenset | set):
                 return None
             root, expected = tree.first_child(root), expected - 1
         parsed = json.loads(emitted, parse_int=_number, parse_float=_number, parse_constant=_number)
+        del emitted, raw  # memory: the tree and the data are what the rest needs
         if tree.is_stream(tree.root_id()):
             parsed = parsed[0]
         walk = _Walk(ryml, tree, root, max_depth, scalar_tags)

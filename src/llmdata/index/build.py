@@ -123,7 +123,7 @@ def _connect(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, timeout=60, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=60000")
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB for the bulk inserts
+    conn.execute("PRAGMA cache_size=-16384")  # 16 MiB for the bulk inserts
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last rebuild, never corrupt
     return conn
 

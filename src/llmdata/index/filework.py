@@ -52,6 +52,7 @@ def read_file(job: Job) -> FileRows:
         return result
     result.names = names_of(entries)
     for index, entry in enumerate(entries):
+        entries[index] = None  # memory: each entry is dropped once it is rows
         origin = entry.pop("_origin")
         rowid = job.generation << 32 | index
         result.dataset.append(rows.dataset_row(rowid, entry, job.place << 32 | index, origin["file"], origin["line"]))
@@ -71,9 +72,9 @@ def read_files(jobs: list[Job]) -> Iterator[FileRows]:
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
         pending: deque = deque()
         queue = iter(jobs)
-        for job in queue:  # at most three files read ahead: their rows wait in memory
+        for job in queue:  # two files read ahead, one per worker: their rows wait in memory
             pending.append(pool.submit(read_file, job))
-            if len(pending) >= 3:
+            if len(pending) >= 2:
                 break
         while pending:
             result = pending.popleft().result()
