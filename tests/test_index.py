@@ -91,31 +91,38 @@ CRASH_SCRIPT = textwrap.dedent("""
     from llmdata.catalog import catalog_paths
     from llmdata.index.fingerprint import fingerprint
 
-    real_row = build._fts_row  # called per entry inside the rebuild's transaction
+    real_row = build.rows.fts_row  # called per entry inside the rebuild's transaction
     count = {"n": 0}
     def crashing_row(*args, **kwargs):
         count["n"] += 1
-        if count["n"] == 20:
+        if count["n"] == 2:
             os._exit(9)   # like kill -9: no cleanup, no rollback by Python
         return real_row(*args, **kwargs)
-    build._fts_row = crashing_row
-    paths = catalog_paths([Path(sys.argv[1])])
+    build.rows.fts_row = crashing_row
+    paths = catalog_paths([Path(p) for p in sys.argv[1:]])
     build.rebuild(paths, fingerprint(paths))
 """)
 
 
 def test_crash_mid_rebuild_leaves_the_old_index_usable(write_catalog, tmp_path):
-    llmdata.search("gsm8k")  # a good index of the built-in catalog
+    first = write_catalog(entry_yaml(id="first-one"), name="first.yaml")
+    assert llmdata.info("first-one", catalogs=[first])["id"] == "first-one"  # a good index
     before = index_rows()
-    extra = write_catalog(entry_yaml(id="extra-one"))
-    proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(extra)], env=dict(os.environ),
+    # the rebuild deletes first.yaml's old rows, inserts its new entry, then dies on second.yaml's
+    first.write_text(entry_yaml(id="first-two"), encoding="utf-8")
+    second = write_catalog(entry_yaml(id="second-one"), name="second.yaml")
+    proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(first), str(second)], env=dict(os.environ),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 9, proc.stderr
     assert index_rows() == before
     assert index_rows("dataset_fts") == before
+    conn = sqlite3.connect(layout.index_path())
+    assert conn.execute("SELECT id FROM dataset WHERE id LIKE 'first-%'").fetchall() == [("first-one",)]
+    conn.close()
     assert [h["id"] for h in llmdata.search("gsm8k")][0] == "gsm8k"
-    # and the next call with the extra catalog completes the rebuild
-    assert llmdata.info("extra-one", catalogs=[extra])["id"] == "extra-one"
+    # and the next call with both catalogs completes the rebuild
+    assert llmdata.info("second-one", catalogs=[first, second])["id"] == "second-one"
+    assert llmdata.info("first-two", catalogs=[first, second])["id"] == "first-two"
 
 
 def test_concurrent_cli_calls_all_succeed(write_catalog):

@@ -6,7 +6,7 @@ import pytest
 
 import llmdata
 from llmdata.errors import UnknownDatasetError, UsageError
-from llmdata.index.tokens import index_tokens, query_terms
+from llmdata.index.tokens import fts_text, index_tokens, query_terms
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,34 @@ def test_tokens_make_two_character_chinese_words_searchable():
     assert index_tokens("ＧＰＴ-4 Medical") == "gpt 4 medical"
     assert query_terms("医疗 data") == ['"医疗"', '"data"*']
     assert query_terms("医") == ['"医"*']
+    assert index_tokens("ChatGPT生成的中文数据") == "chatgpt 生成 成的 的中 中文 文数 数据"  # Latin and Han apart
+
+
+def test_stored_text_reads_as_the_tokens_in_sqlite():
+    """``fts_text`` leaves splitting and lowercasing to SQLite: its tokenizer must see ``index_tokens``."""
+    import sqlite3
+
+    import yaml
+
+    from llmdata import resources
+
+    texts = ["ＧＰＴ-4 Medical", "alpaca gpt-4 中文alpaca", "7万条 (Chinese)", "x中y", "中", "Straße ÉCOLE café",
+             "snake_case-and.dots", "émoji 😀 ok", "한국어 텍스트", "かなカナ混じり", "1,000 条", ""]
+    for entry in yaml.load(resources.builtin_catalog().read_text("utf-8"), Loader=yaml.CSafeLoader):
+        texts += [entry["name"], entry["summary"]["en"], entry["summary"]["zh"], entry.get("notes") or "",
+                  " ".join(entry.get("tags", []))]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61')")
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+    conn.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)", [(i + 1, fts_text(text)) for i, text in enumerate(texts)])
+    conn.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)",
+                     [(-(i + 1), index_tokens(text)) for i, text in enumerate(texts)])
+    seen: dict[int, list[str]] = {}
+    for term, doc in conn.execute("SELECT term, doc FROM v ORDER BY doc, offset"):
+        seen.setdefault(doc, []).append(term)
+    assert len(seen) > len(texts)  # most texts have tokens: the comparison means something
+    for i, text in enumerate(texts):
+        assert seen.get(i + 1) == seen.get(-(i + 1)), text
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,12 @@ class Problem:
             text += f"\n    fix: {self.hint}"
         return text
 
+    @classmethod
+    def from_dict(cls, item: dict) -> Problem:
+        """The inverse of :meth:`as_dict`."""
+        return cls(item["file"], item["line"], item["column"], item["entry"], item["key"], item["message"],
+                   item["hint"], item["severity"])
+
     def as_dict(self) -> dict:
         return {
             "file": self.file,

@@ -22,6 +22,15 @@ def is_commit(ref: str | None) -> bool:
     return bool(ref) and bool(COMMIT.match(ref or ""))
 
 
+def evidence_url(source: str) -> str:
+    """A browsable link for a license_source: URLs as they are, owner/name@commit:path#Lline on GitHub."""
+    if source.startswith(("http://", "https://")):
+        return source
+    repo, _, rest = source.partition("@")
+    commit, _, path = rest.partition(":")
+    return f"https://github.com/{repo}/blob/{commit}/{path}"
+
+
 def _frozen(value: Any) -> Any:
     """Read-only views of nested options, so an Entry can be shared safely."""
     if isinstance(value, Mapping):

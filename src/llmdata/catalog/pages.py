@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .. import resources
-from .model import Source, loads
+from .model import Source, evidence_url, loads
 from .validate import check_files
 
 CATEGORY_ORDER = ("pretrain", "sft", "multiturn", "dialogue", "preference", "reward", "eval", "retrieval", "nlu",
@@ -77,15 +77,6 @@ def _licence_md(entry: dict, mark: str) -> str:
     if not source:
         return f"{entry['license']} {mark}"
     return f"[{entry['license']}]({evidence_url(source)}) {mark}"
-
-
-def evidence_url(source: str) -> str:
-    """A browsable link for a license_source: URLs as they are, owner/name@commit:path#Lline on GitHub."""
-    if source.startswith(("http://", "https://")):
-        return source
-    repo, _, rest = source.partition("@")
-    commit, _, path = rest.partition(":")
-    return f"https://github.com/{repo}/blob/{commit}/{path}"
 
 
 def _md_cell(text: str) -> str:

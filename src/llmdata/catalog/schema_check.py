@@ -1,6 +1,6 @@
 """The catalog's JSON Schema: loading it, checking documents fast, and turning errors into positioned problems.
 
-fastjsonschema says "valid" quickly; jsonschema (the authority) explains
+jsonschema-rs says "valid" quickly; jsonschema (the authority) explains
 anything it rejects, and each error becomes a :class:`~llmdata.errors.Problem`
 at the file:line:column of the offending key, with a fix.
 """
@@ -44,26 +44,29 @@ def _validator():
 
 @lru_cache(maxsize=1)
 def _fast_check():
-    """The same schema compiled to Python by fastjsonschema: ~10x faster, used to say "valid" quickly.
+    """``is_valid`` of the same schema compiled by jsonschema-rs (Rust), or None when it is not installed.
 
-    It only ever *accepts* documents; anything it rejects is validated again by
+    About 25x faster than fastjsonschema on a catalog (2.5 us an entry), it
+    only ever says "valid": anything it rejects is validated again by
     jsonschema, which is the authority and gives the messages and paths the
     report needs. (A test checks that it never accepts what jsonschema rejects.)
     """
-    import fastjsonschema
-
-    return fastjsonschema.compile(catalog_schema())
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    return jsonschema_rs.Draft202012Validator(catalog_schema()).is_valid
 
 
 def schema_errors(data: object) -> list:
     """jsonschema errors of a parsed catalog, sorted by path; [] fast when the document is valid."""
-    import fastjsonschema
-
+    fast = _fast_check()
     try:
-        _fast_check()(data)
-        return []
-    except fastjsonschema.JsonSchemaException:
-        return sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+        if fast is not None and fast(data):
+            return []
+    except ValueError:  # a value JSON has no type for (a date YAML read): jsonschema says what is wrong
+        pass
+    return sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
 
 
 def _entry_id(data: object, path: tuple) -> str | None:

@@ -25,8 +25,8 @@ from .entry_rules import _check_entry, is_curated
 from .schema_check import _entry_id, _key_name, _schema_problem, catalog_schema, schema_errors
 from .yaml_positions import LoadedYaml, load_yaml_file
 
-__all__ = ["CatalogFile", "catalog_schema", "check_files", "check_loaded", "cross_check", "read_catalog_file",
-           "schema_errors"]
+__all__ = ["CatalogFile", "Name", "TakenNames", "catalog_schema", "check_files", "check_loaded", "conflict_problem",
+           "cross_check", "names_of", "read_catalog_file", "schema_errors"]
 
 
 @dataclass
@@ -123,40 +123,86 @@ def check_files(paths: list[Path], context: list[Path] | tuple = ()) -> tuple[li
     return cross_check([read_catalog_file(p) for p in paths], background)
 
 
+@dataclass(frozen=True)
+class Name:
+    """An id or an alias, and the entry that has it."""
+
+    name: str
+    entry_id: str
+    file: str
+    line: int | None
+    alias: bool
+
+
+def names_of(entries: list[dict]) -> list[Name]:
+    """Each entry's id, then its aliases (an alias equal to the entry's own id is no second name)."""
+    out: list[Name] = []
+    for entry in entries:
+        eid = entry.get("id")
+        if not isinstance(eid, str):
+            continue
+        origin = entry["_origin"]
+        out.append(Name(eid, eid, origin["file"], origin["line"], False))
+        aliases = entry.get("aliases")
+        for alias in aliases if isinstance(aliases, list) else []:
+            if isinstance(alias, str) and alias != eid:
+                out.append(Name(alias, eid, origin["file"], origin["line"], True))
+    return out
+
+
+class TakenNames:
+    """Ids and aliases in catalog order: an entry may not take a name that an earlier entry has.
+
+    The later entry is the one reported (the index leaves its file out the
+    same way), so a user catalog can never make the built-in one invalid.
+    """
+
+    def __init__(self) -> None:
+        self.taken: dict[str, Name] = {}
+
+    def claim(self, names: list[Name]) -> list[Problem]:
+        """The conflicts of ``names`` with the names taken so far and with each other; the others are taken."""
+        problems = []
+        for name in names:
+            prev = self.taken.get(name.name)
+            if prev is None:
+                self.taken[name.name] = name
+            elif (prev.file, prev.line, prev.entry_id) != (name.file, name.line, name.entry_id):
+                problems.append(conflict_problem(name, prev))
+        return problems
+
+
+def conflict_problem(name: Name, prev: Name) -> Problem:
+    """The problem of ``name``, which ``prev`` (an earlier entry) already has."""
+    where = f"{prev.file}:{prev.line}"
+    if name.alias:
+        return Problem(name.file, name.line, None, name.entry_id, "aliases",
+                       f"alias {name.name!r} already names entry {prev.entry_id!r} ({where})",
+                       "remove the alias or the duplicate entry")
+    if prev.alias:
+        return Problem(name.file, name.line, None, name.entry_id, "id",
+                       f"id {name.name!r} is already an alias of entry {prev.entry_id!r} ({where})",
+                       "give this entry another id, or remove the alias from the other entry "
+                       "(ids and aliases are unique across all catalog files in use)")
+    return Problem(name.file, name.line, None, name.entry_id, "id",
+                   f"duplicate id {name.name!r}, first defined at {where}",
+                   "give this entry another id (ids are unique across all catalog files in use)")
+
+
 def cross_check(files: list[CatalogFile], context: list[CatalogFile] | tuple = ()) -> tuple[list[dict], list[Problem]]:
-    """Entries and problems of already-read files, with duplicate ids and aliases across all of them."""
+    """Entries and problems of already-read files, with duplicate ids and aliases across all of them.
+
+    An entry whose id an earlier entry already has is left out of the entries.
+    """
+    taken = TakenNames()
+    for cf in context:
+        taken.claim(names_of(cf.entries))
     entries: list[dict] = []
     problems: list[Problem] = []
-    first_seen: dict[str, dict] = {}
-    for cf in context:
-        for entry in cf.entries:
-            if isinstance(entry.get("id"), str):
-                first_seen.setdefault(entry["id"], entry)
     for cf in files:
         problems += cf.problems
-        for entry in cf.entries:
-            eid = entry.get("id")
-            if isinstance(eid, str) and eid in first_seen:
-                origin, prev = entry["_origin"], first_seen[eid]["_origin"]
-                problems.append(Problem(
-                    origin["file"], origin["line"], None, eid, "id",
-                    f"duplicate id {eid!r}, first defined at {prev['file']}:{prev['line']}",
-                    "give this entry another id (ids are unique across all catalog files in use)",
-                ))
-                continue
-            if isinstance(eid, str):
-                first_seen[eid] = entry
-            entries.append(entry)
-    names = {e["id"]: e for cf in context for e in cf.entries if isinstance(e.get("id"), str)}
-    names.update({e["id"]: e for e in entries if isinstance(e.get("id"), str)})
-    for entry in entries:
-        for alias in entry.get("aliases") or []:
-            other = names.get(alias)
-            if other is not None and other is not entry:
-                origin = entry["_origin"]
-                problems.append(Problem(origin["file"], origin["line"], None, entry.get("id"), "aliases",
-                                        f"alias {alias!r} already names entry {other.get('id')!r} "
-                                        f"({other['_origin']['file']}:{other['_origin']['line']})",
-                                        "remove the alias or the duplicate entry"))
-            names.setdefault(alias, entry)
+        found = taken.claim(names_of(cf.entries))
+        problems += found
+        duplicate = {(p.file, p.line, p.entry_id) for p in found if p.key == "id"}
+        entries += [e for e in cf.entries if (e["_origin"]["file"], e["_origin"]["line"], e.get("id")) not in duplicate]
     return entries, problems

@@ -126,6 +126,15 @@ def load_yaml(text: str, filename: str = "<string>", *, positions_depth: int | N
         raise YamlSyntaxError(filename, None, None,
                               f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB, the limit for a catalog",
                               hint="split it into several catalog files")
+    if positions_depth == 1:  # a file expected to be valid: try the fast parse first
+        from .fast_yaml import fast_load
+
+        fast = fast_load(text, max_depth=MAX_DEPTH, scalar_tags=_SCALAR_TAGS)
+        if fast is not None:
+            data, root, starts = fast
+            positions = {(): root}
+            positions.update(((i,), start) for i, start in enumerate(starts))
+            return LoadedYaml(data=data, positions=positions)
     try:
         _check_depth(text, filename)
         loader = _Loader(text)

@@ -6,8 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..catalog.model import Source
-from ..catalog.pages import evidence_url
+from ..catalog.model import Source, evidence_url
 from ..index.tokens import segments
 
 

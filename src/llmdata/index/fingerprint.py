@@ -1,38 +1,73 @@
-"""Is the index current? A hash of the catalog files compared with the one stored in the index.
+"""Is the index current? The catalog files' stat compared with what the index was built from.
 
-The check is cheap on purpose (hash the catalog bytes, read one row): it runs
-on every ``llmdata search`` and must not import YAML, jsonschema or sqlmodel.
+The check runs on every ``llmdata search`` and ``info``, so it reads no file:
+one ``stat`` per catalog file and one row of the index. A file's stat is
+its device, inode, size, modification and change times (nanoseconds); an
+edit changes at least one of them. A file written so shortly before the index
+read it that a second edit in the same clock tick could keep its stat (the
+"racy" case of version control systems) is marked racy, and the index then
+stays "not current" until a rebuild, which hashes what it cannot trust,
+sees the file settled.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
-from functools import lru_cache
 from pathlib import Path
 
 from ..store.db import connect_ro
-from .fts import INDEX_SCHEMA_VERSION
+from .tables import INDEX_SCHEMA_VERSION
+
+# A file modified less than this before the index read it is not trusted by its stat alone.
+RACY_SECONDS = 2.0
+
+
+def file_stat(path: Path) -> str | None:
+    """The stat of a catalog file as stored in the index, or None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def is_racy(stat: str, read_at_ns: int) -> bool:
+    """Was the file changed so shortly before ``read_at_ns`` that its stat may not show the next edit?"""
+    mtime_ns, ctime_ns = (int(x) for x in stat.split(":")[3:5])
+    return read_at_ns - max(mtime_ns, ctime_ns) < RACY_SECONDS * 1e9
 
 
 def fingerprint(paths: list[Path]) -> str:
-    """Hash of the index layout version and every catalog file's path and bytes."""
+    """Hash of the index layout version and every catalog file's path and stat."""
     digest = hashlib.sha256(f"index-schema={INDEX_SCHEMA_VERSION}\n".encode())
     for path in paths:
-        digest.update(str(path).encode() + b"\0")
-        try:
-            stat = path.stat()
-            digest.update(_file_digest(path, stat.st_mtime_ns, stat.st_size))
-        except OSError:
-            digest.update(b"<missing>")  # validation reports it when the rebuild runs
+        digest.update(f"{path}\0{file_stat(path) or '<missing>'}\n".encode())
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=64)
-def _file_digest(path: Path, _mtime_ns: int, _size: int) -> bytes:
-    """SHA-256 of a catalog file, read again only when its stat changes (a process calling ``load``
-    in a loop pays for one stat per file, not one hash of the whole catalog)."""
-    return hashlib.sha256(path.read_bytes()).digest()
+def same_contents(db: Path, paths: list[Path]) -> bool:
+    """Was ``db`` built from exactly these catalog files, byte for byte? (For a shared, read-only store: an
+    index built on another machine has other ``stat`` values for the same files.) Hashes every file."""
+    try:
+        conn = connect_ro(db)
+        try:
+            stored = dict(conn.execute("SELECT path, sha256 FROM catalog_file ORDER BY place"))
+            row = conn.execute("SELECT value FROM meta WHERE key='index_schema'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    if not row or row[0] != str(INDEX_SCHEMA_VERSION) or list(stored) != [str(p) for p in paths]:
+        return False
+    for path in paths:
+        try:
+            if hashlib.sha256(path.read_bytes()).hexdigest() != stored[str(path)]:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def read_fingerprint(db: Path) -> str | None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sqlite3
 from dataclasses import dataclass
 
 from ..errors import UnknownDatasetError, UsageError
 from ..vocabulary import CATEGORY_LABELS, DOMAIN_LABELS, HOST_KINDS, LANGUAGE_LABELS
-from .fts import FTS_WEIGHTS
+from .tables import FTS_WEIGHTS
 from .tokens import exact_key, query_terms, segments
 
 ACCESS_VALUES = ("public", "gated", "manual")
@@ -43,6 +42,8 @@ def _check_filters(f: Filters) -> Filters:
             domain = _resolve_alias(category, DOMAIN_LABELS)
             if domain in DOMAIN_LABELS:
                 raise UsageError(f"{f.category!r} is a domain, not a category", hint=f"use --domain {domain}")
+            import difflib
+
             close = difflib.get_close_matches(category, list(CATEGORY_LABELS), n=1)
             raise UsageError(
                 f"unknown category {f.category!r}",
@@ -92,8 +93,8 @@ class Hits(list):
     any_word: bool = False
 
 
-def _hit(row: sqlite3.Row, score: float | None) -> dict:
-    card = json.loads(row["card"])
+def _hit(card_json: str, score: float | None) -> dict:
+    card = json.loads(card_json)
     card["score"] = None if score is None else round(-score, 4)
     return card
 
@@ -109,29 +110,52 @@ def search(conn: sqlite3.Connection, query: str = "", filters: Filters = Filters
     filters = _check_filters(filters)
     where, params = _filter_sql(filters)
     terms = query_terms(query) if query.strip() else []
-    limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
     if not terms:
         sql = "SELECT d.card FROM dataset d" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = conn.execute(sql + " ORDER BY d.position" + limit_sql, params).fetchall()
-        return Hits(_hit(r, None) for r in rows)
-    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-    # Ranked in SQL: an exact id/name match first, then BM25; only the rows shown are fetched and decoded.
-    base = (
-        f"SELECT d.card, bm25(dataset_fts, {weights}) AS rank, (d.id_key = ? OR d.name_key = ?) AS exact "
-        "FROM dataset_fts JOIN dataset d ON d.id = dataset_fts.id WHERE dataset_fts MATCH ?"
-    )
-    sql = base + "".join(" AND " + w for w in where) + " ORDER BY exact DESC, rank" + limit_sql
+        rows = conn.execute(sql + " ORDER BY d.position" + ("" if limit is None else f" LIMIT {int(limit)}"), params)
+        return Hits(_hit(card, None) for (card,) in rows)
     exact = exact_key(query)
-    rows: list[sqlite3.Row] = []
+    ranked: list[tuple[str, float]] = []
     any_word = False
     for joiner in (" AND ", " OR "):
-        rows = conn.execute(sql, [exact, exact, joiner.join(terms), *params]).fetchall()
-        if rows or len(terms) == 1:
-            any_word = joiner == " OR " and bool(rows)
+        ranked = _ranked(conn, joiner.join(terms), exact, where, params, limit)
+        if ranked or len(terms) == 1:
+            any_word = joiner == " OR " and bool(ranked)
             break
-    hits = Hits(_hit(r, r["rank"]) | {"match": "any-word" if any_word else "all-words"} for r in rows)
+    hits = Hits(_hit(card, rank) | {"match": "any-word" if any_word else "all-words"} for card, rank in ranked)
     hits.any_word = any_word
     return hits
+
+
+def _ranked(conn: sqlite3.Connection, match: str, exact: str, where: list[str], params: list,
+            limit: int | None) -> list[tuple[str, float]]:
+    """(card, BM25 score) of the best matches: an entry whose id or name *is* the query first, then by BM25.
+
+    Only rowids and scores are sorted; the cards of the rows shown are read
+    afterwards (sorting every matching card to show 20 was most of a search
+    over 100,000 entries).
+    """
+    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+    rank = f"bm25(dataset_fts, {weights})"
+    source = "dataset_fts JOIN dataset d ON d.rowid = dataset_fts.rowid" if where else "dataset_fts"
+    filters = "".join(" AND " + w for w in where)
+    first: list[tuple[int, float]] = []
+    for (rowid,) in conn.execute("SELECT rowid FROM dataset WHERE id_key = ? OR name_key = ?", (exact, exact)):
+        first += conn.execute(f"SELECT dataset_fts.rowid, {rank} FROM {source} "  # noqa: S608 - fixed SQL pieces
+                              f"WHERE dataset_fts MATCH ? AND dataset_fts.rowid = ?{filters}",
+                              [match, rowid, *params]).fetchall()
+    first.sort(key=lambda row: row[1])
+    limit_sql = "" if limit is None else f" LIMIT {int(limit) + len(first)}"
+    best = conn.execute(f"SELECT dataset_fts.rowid, {rank} AS rank FROM {source} "  # noqa: S608
+                        f"WHERE dataset_fts MATCH ?{filters} ORDER BY rank{limit_sql}", [match, *params]).fetchall()
+    shown = {rowid for rowid, _ in first}
+    order = (first + [row for row in best if row[0] not in shown])[:limit]
+    cards: dict[int, str] = {}
+    for start in range(0, len(order), 500):
+        chunk = [rowid for rowid, _ in order[start:start + 500]]
+        cards.update(conn.execute(f"SELECT rowid, card FROM dataset WHERE rowid IN ({','.join('?' * len(chunk))})",
+                                  chunk))
+    return [(cards[rowid], score) for rowid, score in order]
 
 
 def get(conn: sqlite3.Connection, dataset_id: str) -> dict:
@@ -149,6 +173,8 @@ def get(conn: sqlite3.Connection, dataset_id: str) -> dict:
 
 def suggest(conn: sqlite3.Connection, dataset_id: str, n: int = 5) -> list[str]:
     """Close ids by spelling, then ids whose text matches the words of the unknown id."""
+    import difflib
+
     ids = [r[0] for r in conn.execute("SELECT id FROM dataset ORDER BY position")]
     close = difflib.get_close_matches(dataset_id.casefold(), ids, n=n, cutoff=0.6)
     if len(close) < n:

@@ -1,11 +1,12 @@
 """Open the index for reading, rebuilding it first when the catalog changed.
 
-Only a stale index pays for the rebuild (YAML, jsonschema, sqlmodel); a
-current one costs a hash of the catalog bytes and one row read.
+Only a stale index pays for the rebuild (YAML, validation, SQLite writes);
+a current one costs one ``stat`` per catalog file and one row read.
 
 Where the index is read from:
 - the store's ``index.sqlite`` when it matches the catalogs in use (also on a
-  read-only store: a team's shared index is used as it is);
+  read-only store: a team's shared index is used as it is, when it was built
+  from the same catalog bytes);
 - else, when the store is writable, that same file, rebuilt;
 - else a private index in the user's cache (``layout.private_dir()``), built
   there, so a read-only store never stops ``search`` or ``info``. The fetch
@@ -27,7 +28,7 @@ from ..catalog import catalog_paths
 from ..errors import CatalogError, CatalogSkippedWarning, Problem
 from ..store import layout
 from ..store.db import connect_ro
-from .fingerprint import fingerprint, read_fingerprint
+from .fingerprint import fingerprint, read_fingerprint, same_contents
 
 
 def _index_writable() -> bool:
@@ -42,9 +43,12 @@ def current_index(extra_catalogs: list[Path] | None = None, *, strict: bool = Fa
     wanted = fingerprint(paths)
     if read_fingerprint(db) == wanted:
         return db
+    writable = _index_writable()
+    if not writable and db.exists() and same_contents(db, paths):
+        return db  # a shared store's index of the same catalog bytes, built elsewhere
     from .build import rebuild
 
-    if _index_writable():
+    if writable:
         rebuild(paths, wanted, strict=strict)
         return db
     private = layout.private_dir() / "index.sqlite"
@@ -58,12 +62,7 @@ def skipped_catalogs(conn: sqlite3.Connection) -> list[tuple[str, list[Problem]]
     row = conn.execute("SELECT value FROM meta WHERE key='skipped_catalogs'").fetchone()
     if not row or not row[0]:
         return []
-    out = []
-    for item in json.loads(row[0]):
-        problems = [Problem(p["file"], p["line"], p["column"], p["entry"], p["key"], p["message"], p["hint"],
-                            p["severity"]) for p in item["problems"]]
-        out.append((item["file"], problems))
-    return out
+    return [(item["file"], [Problem.from_dict(p) for p in item["problems"]]) for item in json.loads(row[0])]
 
 
 def skipped_message(name: str, problems: list[Problem]) -> str:

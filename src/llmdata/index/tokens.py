@@ -18,11 +18,16 @@ import unicodedata
 
 # Han ideographs (incl. extension A and compatibility), kana, hangul.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_SEGMENT = re.compile(rf"([{_CJK}]+)|([^\W_]+)", re.UNICODE)
+# A word is a run of letters and digits that are not CJK: "gpt4生成" is "gpt4" and 生成.
+_SEGMENT = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+)", re.UNICODE)
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
 
 
 def _normalize(text: str) -> str:
-    # NFKC folds full-width Latin (ＧＰＴ) and digits to ASCII; casefold for case.
+    # NFKC folds full-width Latin (ＧＰＴ) and digits to ASCII; casefold for case (ASCII needs neither NFKC
+    # nor more than lower()).
+    if text.isascii():
+        return text.lower()
     return unicodedata.normalize("NFKC", text).casefold()
 
 
@@ -44,11 +49,31 @@ def cjk_grams(run: str) -> list[str]:
 
 
 def index_tokens(text: str) -> str:
-    """The token string stored in the FTS table for ``text``."""
+    """The tokens of ``text`` for the full-text index, separated by spaces (the definition; see ``fts_text``)."""
     tokens: list[str] = []
     for seg, is_cjk in segments(text):
         tokens.extend(cjk_grams(seg) if is_cjk else [seg])
     return " ".join(tokens)
+
+
+def fts_text(text: str) -> str:
+    """What the index stores for ``text``: SQLite's ``unicode61`` tokenizer reads it as ``index_tokens(text)``.
+
+    Building the index runs this five times per entry, so it leaves to
+    SQLite what SQLite does the same way: ASCII text is stored as it is
+    (``unicode61`` lowercases and splits it at every character that is not a
+    letter or digit, as ``segments`` does); other text is NFKC-normalized and
+    casefolded, and each CJK run is replaced by its bigrams between spaces.
+    (A test checks the equivalence on the whole catalog.)
+    """
+    if text.isascii():
+        return text
+    return _CJK_RUN.sub(_grams, unicodedata.normalize("NFKC", text).casefold())
+
+
+def _grams(match: re.Match) -> str:
+    run = match.group()
+    return " " + (run if len(run) < 3 else " ".join([run[i : i + 2] for i in range(len(run) - 1)])) + " "
 
 
 def _quote(token: str) -> str:

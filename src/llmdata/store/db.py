@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ def connect_ro(db: Path, **options) -> sqlite3.Connection:
     file"). There nobody can write through this mount either, so the file is
     opened as immutable: no locks, no shared memory.
     """
-    uri = "file:" + urllib.parse.quote(str(db)) + "?mode=ro"
+    # in a SQLite URI only '%', '?' and '#' of the path need escaping (urllib costs ~10 ms to import)
+    uri = "file:" + str(db).replace("%", "%25").replace("?", "%3f").replace("#", "%23") + "?mode=ro"
     if not os.access(db.parent, os.W_OK):
         uri += "&immutable=1"
     conn = sqlite3.connect(uri, uri=True, timeout=60, **options)
