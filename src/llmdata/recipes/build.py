@@ -17,7 +17,8 @@ from pathlib import Path
 from ..errors import LlmdataError, Problem, UsageError
 from ..store.atomic import publish_dir, staging_path
 from . import card, decontam, dedup, lock, sample
-from .inputs import Stored, entry_for, materialize, stored_eval_entries
+from .inputs import Stored, entry_for, stored_eval_entries
+from .inputs import materialize as inputs_materialize
 from .spec import Recipe, RecipeError, load_recipe_file
 from .text import row_key, row_text
 
@@ -65,7 +66,8 @@ class BuildReport:
         return data
 
 
-def _inputs(recipe: Recipe, catalogs) -> list[Stored]:
+def _inputs(recipe: Recipe, catalogs, materialize=None) -> list[Stored]:
+    materialize = materialize or inputs_materialize
     stored, problems = [], []
     for item in recipe.inputs:
         s = materialize(entry_for(item.id, catalogs))
@@ -84,7 +86,8 @@ def _inputs(recipe: Recipe, catalogs) -> list[Stored]:
     return stored
 
 
-def _benchmarks(recipe: Recipe, inputs: list[Stored], catalogs) -> tuple[list[Stored], dict]:
+def _benchmarks(recipe: Recipe, inputs: list[Stored], catalogs, materialize=None) -> tuple[list[Stored], dict]:
+    materialize = materialize or inputs_materialize
     cfg = recipe.decontam
     if cfg is None:
         return [], {}
@@ -107,11 +110,27 @@ def decontam_formats() -> tuple[str, ...]:
     return ("mcq", "qa", "code")
 
 
-def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, catalogs=None) -> BuildReport:
-    """Build the mixture a recipe describes into ``out`` (see module docstring)."""
-    import numpy as np
-    import pyarrow as pa
+@dataclass
+class Plan:
+    """A build's inputs, checked: the recipe, the stored datasets and benchmarks, and what the lock records."""
 
+    recipe: Recipe
+    out: Path
+    old_lock: dict | None
+    inputs: list[Stored]
+    benchmarks: list[Stored]
+    bench_tables: dict
+    facts: list[dict]
+    bench_facts: list[dict]
+
+    @property
+    def format(self) -> str:
+        return self.inputs[0].format
+
+
+def plan(recipe_path: str | Path, out: str | Path, *, locked: bool = False, catalogs=None,
+         materialize=None) -> Plan:
+    """Read the recipe, check ``out`` and the lock, and get every input into the store (``materialize``: how)."""
     recipe = load_recipe_file(recipe_path)
     out = Path(out).expanduser().resolve()
     if out.exists() and any(out.iterdir()) and not (out / lock.LOCK).is_file():
@@ -123,8 +142,8 @@ def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, cat
     if old_lock and old_lock["recipe"]["sha256"] != recipe.digest:
         raise LockMismatchError(f"the recipe differs from the one in {out / lock.LOCK}",
                                 hint="build without --locked to accept the new recipe")
-    inputs = _inputs(recipe, catalogs)
-    benchmarks, bench_tables = _benchmarks(recipe, inputs, catalogs)
+    inputs = _inputs(recipe, catalogs, materialize)
+    benchmarks, bench_tables = _benchmarks(recipe, inputs, catalogs, materialize)
     facts = [{**s.facts(), "split": item.split, "take": {item.take: item.amount if item.take != "all" else True}}
              for item, s in zip(recipe.inputs, inputs)]
     bench_facts = [s.facts() for s in benchmarks]
@@ -133,6 +152,16 @@ def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, cat
         if changes:
             raise LockMismatchError("inputs changed since the lock was written:\n  " + "\n  ".join(changes),
                                     hint="build without --locked to accept them and write a new lock")
+    return Plan(recipe, out, old_lock, inputs, benchmarks, bench_tables, facts, bench_facts)
+
+
+def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, catalogs=None) -> BuildReport:
+    """Build the mixture a recipe describes into ``out`` (see module docstring)."""
+    import numpy as np
+    import pyarrow as pa
+
+    p = plan(recipe_path, out, locked=locked, catalogs=catalogs)
+    recipe, inputs, bench_tables = p.recipe, p.inputs, p.bench_tables
     fmt = inputs[0].format
     stats = [SourceStats(item.id, item.split) for item in recipe.inputs]
 
@@ -174,48 +203,68 @@ def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, cat
     if bench_tables:
         index = decontam.index_benchmarks(bench_tables, recipe.decontam.ngram)
         alive = [i for i, k in enumerate(keep) if k]
-        for i, names in zip(alive, decontam.scan([texts[i] for i in alive], index, recipe.decontam.ngram)):
-            if names:
-                flagged[i] = names
-                per_bench.update(names)
-                for name in names:
-                    per_bench[(sources[i], name)] += 1
-                if recipe.decontam.action == "drop":
-                    keep[i] = False
+        hits = zip(alive, decontam.scan([texts[i] for i in alive], index, recipe.decontam.ngram))
+        flagged, per_bench = tally_contamination(hits, sources, keep, recipe.decontam.action)
         bench_info = {name: {"items": index.items[name], "too_short": index.too_short[name]} for name in index.names}
-    for (loser, _winner), count in exact_lost.items():
-        stats[[s.id for s in stats].index(loser)].exact_dups += count
-    for (loser, _winner), count in near_lost.items():
-        stats[[s.id for s in stats].index(loser)].near_dups += count
-    for i in flagged:
-        stats[[s.id for s in stats].index(sources[i])].contaminated += 1
     kept = [i for i, k in enumerate(keep) if k]
-    for i in kept:
-        stats[[s.id for s in stats].index(sources[i])].rows += 1
+    report = account(p, stats, exact_lost, near_lost, Counter(sources[i] for i in flagged),
+                     Counter(sources[i] for i in kept), per_bench, bench_info)
     if recipe.shuffle:
         kept = [kept[j] for j in np.random.default_rng(recipe.seed).permutation(len(kept)).tolist()]
     final = mixture.take(pa.array(kept, type=pa.int64())) if mixture is not None else None
     if flagged and recipe.decontam.action == "flag":
-        final = _flag(final, [flagged.get(i, ()) for i in kept])
+        final = flag_contaminated(final, [flagged.get(i, ()) for i in kept])
+    write(p, report, lambda work: write_shards(work, final, fmt, recipe.shard_rows))
+    return report
 
+
+def tally_contamination(hits, sources, keep: list[bool], action: str) -> tuple[dict, Counter]:
+    """``hits``: (row, benchmarks it shares an n-gram with) of the rows still kept, in mixture order.
+    Returns the flagged rows and rows per benchmark and per (source, benchmark); ``drop`` unkeeps them."""
+    flagged: dict[int, tuple[str, ...]] = {}
+    per_bench: Counter = Counter()
+    for i, names in hits:
+        if names:
+            flagged[i] = names
+            per_bench.update(names)
+            for name in names:
+                per_bench[(sources[i], name)] += 1
+            if action == "drop":
+                keep[i] = False
+    return flagged, per_bench
+
+
+def account(p: Plan, stats: list[SourceStats], exact_lost: Counter, near_lost: Counter, contaminated: Counter,
+            rows: Counter, per_bench: Counter, bench_info: dict) -> BuildReport:
+    """The report from what the stages decided: losses by (loser, winner) source, contaminated and kept rows
+    by source, rows per benchmark and per (source, benchmark)."""
     from .licence import roll_up
 
-    licence = roll_up([s.entry for s in inputs], {s.id: s.rows for s in stats})
+    recipe = p.recipe
+    ids = [s.id for s in stats]
+    for (loser, _winner), count in exact_lost.items():
+        stats[ids.index(loser)].exact_dups += count
+    for (loser, _winner), count in near_lost.items():
+        stats[ids.index(loser)].near_dups += count
+    for source, count in contaminated.items():
+        stats[ids.index(source)].contaminated += count
+    for source, count in rows.items():
+        stats[ids.index(source)].rows += count
+    licence = roll_up([s.entry for s in p.inputs], {s.id: s.rows for s in stats})
     contamination = {"ngram": recipe.decontam.ngram if recipe.decontam else None,
                      "action": recipe.decontam.action if recipe.decontam else None,
                      "benchmarks": {name: {**info, "rows": per_bench[name],
                                            "by_source": {s.id: per_bench[(s.id, name)] for s in stats
                                                          if per_bench[(s.id, name)]}}
                                     for name, info in bench_info.items()}}
-    report = BuildReport(recipe.name, out, fmt, len(kept), stats,
-                         [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(exact_lost.items())],
-                         [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(near_lost.items())],
-                         contamination, licence, [], locked)
-    _write(recipe, report, final, fmt, facts, bench_facts, old_lock)
-    return report
+    return BuildReport(recipe.name, p.out, p.format, sum(rows.values()), stats,
+                       [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(exact_lost.items())],
+                       [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(near_lost.items())],
+                       contamination, licence, [], p.old_lock is not None)
 
 
-def _flag(table, names: list[tuple[str, ...]]):
+def flag_contaminated(table, names: list[tuple[str, ...]]):
+    """``meta`` of each row with the benchmarks it shares an n-gram with (``decontaminate: {action: flag}``)."""
     import orjson
     import pyarrow as pa
 
@@ -225,30 +274,45 @@ def _flag(table, names: list[tuple[str, ...]]):
     return table.set_column(table.schema.get_field_index("meta"), "meta", pa.array(new, type=pa.string()))
 
 
-def _write(recipe: Recipe, report: BuildReport, table, fmt: str, facts, bench_facts, old_lock) -> None:
+def shard_names(rows: int, shard_rows: int) -> list[str]:
+    """The output's Parquet files for ``rows`` rows (one, empty, when there are none)."""
+    count = max(1, -(-rows // shard_rows))
+    return [f"data/train-{k:05d}-of-{count:05d}.parquet" for k in range(count)]
+
+
+def write_shard(table, path: Path) -> None:
+    """One output shard, written the one way both engines write it (so their bytes agree)."""
     import pyarrow.parquet as pq
 
+    pq.write_table(table, path, compression="zstd")
+
+
+def write_shards(work: Path, table, fmt: str, shard_rows: int) -> list[str]:
     from ..normalize.formats import arrow_schema
 
-    out = report.out
+    if table is None:
+        table = arrow_schema(fmt).empty_table()
+    names = shard_names(table.num_rows, shard_rows)
+    for k, name in enumerate(names):
+        write_shard(table.slice(k * shard_rows, shard_rows), work / name)
+    return names
+
+
+def write(p: Plan, report: BuildReport, write_data) -> None:
+    """Assemble the output aside (``write_data(work)`` writes ``data/`` and returns its names), then exports,
+    card and lock, compared with the old lock under --locked; publish by rename."""
+    recipe, out = p.recipe, report.out
     work = staging_path(out)
     work.mkdir(parents=True)
     try:
         (work / "data").mkdir()
-        if table is None:
-            table = arrow_schema(fmt).empty_table()
-        count = max(1, -(-table.num_rows // recipe.shard_rows))
-        names = []
-        for k in range(count):
-            name = f"data/train-{k:05d}-of-{count:05d}.parquet"
-            part = table.slice(k * recipe.shard_rows, recipe.shard_rows)
-            pq.write_table(part, work / name, compression="zstd")
-            names.append(name)
+        names = list(write_data(work))
         for kind in recipe.exports:
             from .export import export_files
 
-            done = export_files(kind, recipe.name, fmt, {"train": [work / n for n in names]}, work / "exports" / kind)
-            names += [f"exports/{kind}/{p}" for p in done["files"]]
+            done = export_files(kind, recipe.name, p.format, {"train": [work / n for n in names]},
+                                work / "exports" / kind)
+            names += [f"exports/{kind}/{f}" for f in done["files"]]
         (work / "README.md").write_text(card.render(recipe, report), encoding="utf-8")
         names.append("README.md")
         report.outputs = lock.output_hashes(work, names)
@@ -257,9 +321,9 @@ def _write(recipe: Recipe, report: BuildReport, table, fmt: str, facts, bench_fa
         data = {"version": lock.LOCK_VERSION, "llmdata": __version__,
                 "recipe": {"name": recipe.name, "file": recipe.path.name if recipe.path else None,
                            "sha256": recipe.digest},
-                "seed": recipe.seed, "inputs": facts, "benchmarks": bench_facts, "outputs": report.outputs}
-        if old_lock is not None:
-            changed = lock.diff_outputs(old_lock["outputs"], report.outputs)
+                "seed": recipe.seed, "inputs": p.facts, "benchmarks": p.bench_facts, "outputs": report.outputs}
+        if p.old_lock is not None:
+            changed = lock.diff_outputs(p.old_lock["outputs"], report.outputs)
             if changed:
                 raise LockMismatchError("the rebuild is not byte-identical to the lock:\n  " + "\n  ".join(changed),
                                         hint="the inputs match the lock; a library version change may alter bytes")
