@@ -6,6 +6,12 @@ when the recipe asks, and ``llmdata.lock``. It is assembled aside and renamed
 into place only when complete; with ``locked`` the inputs are first compared
 with the lock, and the new bytes with the lock's hashes, before anything is
 replaced.
+
+Rows are never all in memory: the inputs are read from their Parquet shards
+in batches (:mod:`.mixture`), dedup and decontamination keep a few tens of
+bytes per row (:mod:`.screen`; band keys and signatures are spilled to a
+staging directory beside the output), and the output is written one shard at
+a time (:mod:`.shards`).
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from pathlib import Path
 
 from ..errors import LlmdataError, Problem, UsageError
 from ..store.atomic import publish_dir, staging_path
-from . import card, decontam, dedup, lock, sample
+from . import card, decontam, lock, sample, shards
+from .decontam import tally_contamination as tally_contamination
 from .inputs import Stored, entry_for, stored_eval_entries
 from .inputs import materialize as inputs_materialize
+from .mixture import Mixture, Part
+from .screen import screen
+from .shards import shard_names as shard_names, write_shard as write_shard, write_shards as write_shards
 from .spec import Recipe, RecipeError, load_recipe_file
-from .text import row_key, row_text
 
 TRAINING_FORMATS = ("chat", "preference", "text")
 
@@ -157,81 +166,61 @@ def plan(recipe_path: str | Path, out: str | Path, *, locked: bool = False, cata
 
 def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, catalogs=None) -> BuildReport:
     """Build the mixture a recipe describes into ``out`` (see module docstring)."""
+    import shutil
+
     import numpy as np
-    import pyarrow as pa
 
     p = plan(recipe_path, out, locked=locked, catalogs=catalogs)
-    recipe, inputs, bench_tables = p.recipe, p.inputs, p.bench_tables
-    fmt = inputs[0].format
+    recipe = p.recipe
     stats = [SourceStats(item.id, item.split) for item in recipe.inputs]
-
-    # filters, then sampling
-    rows_by_input, candidates, passed = [], [], {}
-    for i, (item, s) in enumerate(zip(recipe.inputs, inputs)):
-        table = s.read(item.split)
-        rows = table.to_pylist()
-        mask, reasons = sample.keep_mask(rows, fmt, item.filters) if item.filters.active else ([True] * len(rows), {})
-        candidates.append([k for k, ok in enumerate(mask) if ok])
-        rows_by_input.append((table, rows))
-        stats[i].available, stats[i].passed, stats[i].filtered_out = len(rows), len(candidates[i]), reasons
-        passed[i] = len(candidates[i])
-    wanted = sample.allocate(recipe, passed)
-    tables, rows, sources = [], [], []
-    for i, item in enumerate(recipe.inputs):
-        picks = sample.draw(recipe.seed, item, candidates[i], wanted[i])
-        stats[i].wanted, stats[i].taken = wanted[i], len(picks)
-        table, all_rows = rows_by_input[i]
-        tables.append(table.take(pa.array(picks, type=pa.int64())))
-        rows += [all_rows[k] for k in picks]
-        sources += [item.id] * len(picks)
-    del rows_by_input
-    mixture = pa.concat_tables(tables) if tables else None
-
-    # dedup, then decontamination
-    keep = [True] * len(rows)
-    exact_lost, near_lost = Counter(), Counter()
-    if recipe.exact_dedup:
-        result = dedup.exact([row_key(r, fmt) for r in rows], sources)
-        keep, exact_lost = result.keep, result.lost
-    texts = [row_text(r, fmt) for r in rows]
-    if recipe.near_dup is not None:
-        result = dedup.near(texts, sources, keep, recipe.near_dup, seed=recipe.seed)
-        keep, near_lost = result.keep, result.lost
-    flagged: dict[int, tuple[str, ...]] = {}
-    per_bench: Counter = Counter()
-    bench_info = {}
-    if bench_tables:
-        index = decontam.index_benchmarks(bench_tables, recipe.decontam.ngram)
-        alive = [i for i, k in enumerate(keep) if k]
-        hits = zip(alive, decontam.scan([texts[i] for i in alive], index, recipe.decontam.ngram))
-        flagged, per_bench = tally_contamination(hits, sources, keep, recipe.decontam.action)
-        bench_info = {name: {"items": index.items[name], "too_short": index.too_short[name]} for name in index.names}
-    kept = [i for i, k in enumerate(keep) if k]
-    report = account(p, stats, exact_lost, near_lost, Counter(sources[i] for i in flagged),
-                     Counter(sources[i] for i in kept), per_bench, bench_info)
-    if recipe.shuffle:
-        kept = [kept[j] for j in np.random.default_rng(recipe.seed).permutation(len(kept)).tolist()]
-    final = mixture.take(pa.array(kept, type=pa.int64())) if mixture is not None else None
-    if flagged and recipe.decontam.action == "flag":
-        final = flag_contaminated(final, [flagged.get(i, ()) for i in kept])
-    write(p, report, lambda work: write_shards(work, final, fmt, recipe.shard_rows))
+    spill = staging_path(p.out, "spill")  # beside the output: the same disk the user chose for the mixture
+    try:
+        mixture = sample_mixture(p, stats)
+        index = decontam.index_benchmarks(p.bench_tables, recipe.decontam.ngram) if p.bench_tables else None
+        screened = screen(mixture, p.format, recipe, index, spill)
+        bench_info = {name: {"items": index.items[name], "too_short": index.too_short[name]}
+                      for name in index.names} if index is not None else {}
+        kept = np.flatnonzero(screened.keep)
+        rows = Counter()
+        for part, n in zip(mixture.parts, np.bincount(mixture.part_of(kept), minlength=len(mixture.parts))):
+            if n:
+                rows[part.source] += int(n)
+        report = account(p, stats, screened.exact_lost, screened.near_lost, screened.contaminated, rows,
+                         screened.per_bench, bench_info)
+        order = kept[np.random.default_rng(recipe.seed).permutation(len(kept))] if recipe.shuffle else kept
+        finish = None
+        if screened.flagged and recipe.decontam.action == "flag":
+            def finish(table, positions):
+                return flag_contaminated(table, [screened.flagged.get(i, ()) for i in positions.tolist()])
+        write(p, report, lambda work: shards.write(mixture, order, recipe.shard_rows, work, shuffled=recipe.shuffle,
+                                                   empty_schema=_schema(p.format), finish=finish))
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
     return report
 
 
-def tally_contamination(hits, sources, keep: list[bool], action: str) -> tuple[dict, Counter]:
-    """``hits``: (row, benchmarks it shares an n-gram with) of the rows still kept, in mixture order.
-    Returns the flagged rows and rows per benchmark and per (source, benchmark); ``drop`` unkeeps them."""
-    flagged: dict[int, tuple[str, ...]] = {}
-    per_bench: Counter = Counter()
-    for i, names in hits:
-        if names:
-            flagged[i] = names
-            per_bench.update(names)
-            for name in names:
-                per_bench[(sources[i], name)] += 1
-            if action == "drop":
-                keep[i] = False
-    return flagged, per_bench
+def _schema(fmt: str):
+    from ..normalize.formats import arrow_schema
+
+    return arrow_schema(fmt)
+
+
+def sample_mixture(p: Plan, stats: list[SourceStats]) -> Mixture:
+    """Filters, then sampling: which rows of each input enter the mixture, as row numbers per input."""
+    candidates, passed = [], {}
+    for i, (item, s) in enumerate(zip(p.recipe.inputs, p.inputs)):
+        found, reasons, available = sample.candidates(s.shards(item.split), p.format, item.filters)
+        candidates.append(found)
+        stats[i].available, stats[i].passed, stats[i].filtered_out = available, len(found), reasons
+        passed[i] = len(found)
+    wanted = sample.allocate(p.recipe, passed)
+    parts = []
+    for i, (item, s) in enumerate(zip(p.recipe.inputs, p.inputs)):
+        picks = sample.pick(p.recipe.seed, item, candidates[i], wanted[i])
+        candidates[i] = None
+        stats[i].wanted, stats[i].taken = wanted[i], len(picks)
+        parts.append(Part(item.id, s.shards(item.split), picks))
+    return Mixture(parts)
 
 
 def account(p: Plan, stats: list[SourceStats], exact_lost: Counter, near_lost: Counter, contaminated: Counter,
@@ -274,30 +263,6 @@ def flag_contaminated(table, names: list[tuple[str, ...]]):
     return table.set_column(table.schema.get_field_index("meta"), "meta", pa.array(new, type=pa.string()))
 
 
-def shard_names(rows: int, shard_rows: int) -> list[str]:
-    """The output's Parquet files for ``rows`` rows (one, empty, when there are none)."""
-    count = max(1, -(-rows // shard_rows))
-    return [f"data/train-{k:05d}-of-{count:05d}.parquet" for k in range(count)]
-
-
-def write_shard(table, path: Path) -> None:
-    """One output shard, written the one way both engines write it (so their bytes agree)."""
-    import pyarrow.parquet as pq
-
-    pq.write_table(table, path, compression="zstd")
-
-
-def write_shards(work: Path, table, fmt: str, shard_rows: int) -> list[str]:
-    from ..normalize.formats import arrow_schema
-
-    if table is None:
-        table = arrow_schema(fmt).empty_table()
-    names = shard_names(table.num_rows, shard_rows)
-    for k, name in enumerate(names):
-        write_shard(table.slice(k * shard_rows, shard_rows), work / name)
-    return names
-
-
 def write(p: Plan, report: BuildReport, write_data) -> None:
     """Assemble the output aside (``write_data(work)`` writes ``data/`` and returns its names), then exports,
     card and lock, compared with the old lock under --locked; publish by rename."""
@@ -306,11 +271,12 @@ def write(p: Plan, report: BuildReport, write_data) -> None:
     work.mkdir(parents=True)
     try:
         (work / "data").mkdir()
-        names = list(write_data(work))
-        for kind in recipe.exports:
+        shard_files = list(write_data(work))
+        names = list(shard_files)
+        for kind in recipe.exports:  # each export reads the data shards (never an earlier export's files)
             from .export import export_files
 
-            done = export_files(kind, recipe.name, p.format, {"train": [work / n for n in names]},
+            done = export_files(kind, recipe.name, p.format, {"train": [work / n for n in shard_files]},
                                 work / "exports" / kind)
             names += [f"exports/{kind}/{f}" for f in done["files"]]
         (work / "README.md").write_text(card.render(recipe, report), encoding="utf-8")

@@ -55,30 +55,50 @@ def index_benchmarks(tables: dict[str, list[tuple[list[dict], str]]], n: int) ->
     return bench
 
 
-def scan(texts: list[str], bench: Benchmarks, n: int) -> list[tuple[str, ...]]:
-    """For each training text, the benchmarks it shares an n-gram with (empty tuple: clean)."""
+def lookup(hashes, rows, bench: Benchmarks) -> dict[int, tuple[str, ...]]:
+    """Rows (of ``window_hashes``' output) that share an n-gram hash with a benchmark: row -> benchmark names."""
     import numpy as np
 
+    if not len(bench.hashes) or not len(hashes):
+        return {}
+    pos = np.searchsorted(bench.hashes, hashes)
+    pos[pos == len(bench.hashes)] = 0
+    hit = bench.hashes[pos] == hashes
+    if not hit.any():
+        return {}
+    by_row: dict[int, set[str]] = {}
+    for r, p in zip(rows[hit].tolist(), pos[hit].tolist()):
+        # the same hash may belong to several benchmarks: walk the run of equal hashes
+        q = p
+        while q < len(bench.hashes) and bench.hashes[q] == bench.hashes[p]:
+            by_row.setdefault(r, set()).add(bench.names[int(bench.owner[q])])
+            q += 1
+    return {r: tuple(sorted(names)) for r, names in by_row.items()}
+
+
+def scan(texts: list[str], bench: Benchmarks, n: int) -> list[tuple[str, ...]]:
+    """For each training text, the benchmarks it shares an n-gram with (empty tuple: clean)."""
     found: list[tuple[str, ...]] = [()] * len(texts)
     if not len(bench.hashes):
         return found
     for start in range(0, len(texts), BATCH):
-        chunk = texts[start: start + BATCH]
-        flat, offsets = token_hashes([tokens(t) for t in chunk])
-        hashes, rows = window_hashes(flat, offsets, n)
-        pos = np.searchsorted(bench.hashes, hashes)
-        pos[pos == len(bench.hashes)] = 0
-        hit = bench.hashes[pos] == hashes
-        if not hit.any():
-            continue
-        hit_rows, hit_pos = rows[hit], pos[hit]
-        by_row: dict[int, set[str]] = {}
-        for r, p in zip(hit_rows.tolist(), hit_pos.tolist()):
-            # the same hash may belong to several benchmarks: walk the run of equal hashes
-            q = p
-            while q < len(bench.hashes) and bench.hashes[q] == bench.hashes[p]:
-                by_row.setdefault(r, set()).add(bench.names[int(bench.owner[q])])
-                q += 1
-        for r, names in by_row.items():
-            found[start + r] = tuple(sorted(names))
+        flat, offsets = token_hashes([tokens(t) for t in texts[start: start + BATCH]])
+        for r, names in lookup(*window_hashes(flat, offsets, n), bench).items():
+            found[start + r] = names
     return found
+
+
+def tally_contamination(hits, sources, keep: list[bool], action: str) -> tuple[dict, Counter]:
+    """``hits``: (row, benchmarks it shares an n-gram with) of the rows still kept, in mixture order.
+    Returns the flagged rows and rows per benchmark and per (source, benchmark); ``drop`` unkeeps them."""
+    flagged: dict[int, tuple[str, ...]] = {}
+    per_bench: Counter = Counter()
+    for i, names in hits:
+        if names:
+            flagged[i] = names
+            per_bench.update(names)
+            for name in names:
+                per_bench[(sources[i], name)] += 1
+            if action == "drop":
+                keep[i] = False
+    return flagged, per_bench
