@@ -6,6 +6,11 @@ benchmark each hash came from. Training rows are tokenized in batches, their
 n-gram hashes looked up with one ``searchsorted``; a row is contaminated by
 every benchmark it shares at least one n-gram with. Benchmark items shorter
 than n tokens cannot be matched this way; they are counted and reported.
+
+Most training n-grams are in no benchmark, so a table of one byte per slot
+(addressed by a hash's top bits, about 16 slots per benchmark hash, at most
+32 MiB) answers "certainly not" for nearly all of them before the binary
+search. Memory depends on the benchmarks' size, never on the training rows.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class Benchmarks:
     owner: object  # int array: index into names per hash
     items: Counter = field(default_factory=Counter)  # benchmark -> items read
     too_short: Counter = field(default_factory=Counter)  # benchmark -> items shorter than n tokens
+    present: object = None  # bool array: True at slot ``hash >> shift`` for every benchmark hash
+    shift: int = 64
 
 
 def index_benchmarks(tables: dict[str, list[tuple[list[dict], str]]], n: int) -> Benchmarks:
@@ -52,6 +59,10 @@ def index_benchmarks(tables: dict[str, list[tuple[list[dict], str]]], n: int) ->
     owner = np.concatenate(all_owner) if all_owner else np.zeros(0, dtype=np.int32)
     order = np.argsort(hashes, kind="stable")
     bench.hashes, bench.owner = hashes[order], owner[order]
+    bits = min(25, max(10, int(np.ceil(np.log2(max(1, len(hashes)) * 16)))))
+    bench.shift = 64 - bits
+    bench.present = np.zeros(1 << bits, dtype=bool)
+    bench.present[bench.hashes >> np.uint64(bench.shift)] = True
     return bench
 
 
@@ -61,6 +72,9 @@ def lookup(hashes, rows, bench: Benchmarks) -> dict[int, tuple[str, ...]]:
 
     if not len(bench.hashes) or not len(hashes):
         return {}
+    if bench.present is not None:
+        maybe = bench.present[hashes >> np.uint64(bench.shift)]
+        hashes, rows = hashes[maybe], rows[maybe]
     pos = np.searchsorted(bench.hashes, hashes)
     pos[pos == len(bench.hashes)] = 0
     hit = bench.hashes[pos] == hashes

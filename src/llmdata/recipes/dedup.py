@@ -32,7 +32,7 @@ from .spill import Columns
 from .text import tokens, token_hashes, window_hashes
 
 BATCH = 50_000  # texts tokenized at once by the list functions exact/near
-SIGNATURE_ROWS = 4096  # rows per rensa digest matrix: its to_rows() lists cost ~5 KB a row while they live
+SIGNATURE_ROWS = 1024  # rows per rensa digest matrix: its to_rows() lists cost ~5 KB a row while they live
 SECOND_PASS_ROWS = 4  # values per band when pairing candidates: generous recall, the Jaccard check decides
 
 
