@@ -21,6 +21,7 @@ band is sorted. Band keys and candidates' signatures stay in files.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,14 +44,16 @@ class DedupResult:
     partner: dict = field(default_factory=dict)  # dropped row -> the row it duplicates
 
 
-def key_digests(keys: list[str]):
-    """128-bit BLAKE2 hashes of exact-dedup keys, as an (n, 2) uint64 array."""
-    import hashlib
+def key_digest(key: str) -> bytes:
+    """The 16 bytes exact duplicates share (of ``text.row_key``)."""
+    return hashlib.blake2b(key.encode(), digest_size=16).digest()
 
+
+def key_digests(keys: list[str]):
+    """:func:`key_digest` of each key, as an (n, 2) uint64 array."""
     import numpy as np
 
-    data = b"".join(hashlib.blake2b(key.encode(), digest_size=16).digest() for key in keys)
-    return np.frombuffer(data, dtype=np.uint64).reshape(len(keys), 2)
+    return np.frombuffer(b"".join(map(key_digest, keys)), dtype=np.uint64).reshape(len(keys), 2)
 
 
 def group_first(columns: list):
