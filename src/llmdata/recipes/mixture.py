@@ -18,7 +18,7 @@ from pathlib import Path
 BATCH_ROWS = 4096
 
 
-def read_rows(shards: list[Path], wanted=None, columns: list[str] | None = None) -> Iterator[tuple[int, int, object]]:
+def read_batches(shards: list[Path], wanted=None, columns: list[str] | None = None) -> Iterator[tuple[int, int, object]]:
     """Batches of rows of ``shards`` (read as one table, in order) as ``(lo, hi, RecordBatch)``.
 
     With ``wanted`` (ascending row numbers) the batch holds rows ``wanted[lo:hi]``;
@@ -106,5 +106,5 @@ class Mixture:
                 picks = part.picks[mine - lo]
             if not len(picks):
                 continue
-            for a, b, batch in read_rows(part.shards, picks, columns):
+            for a, b, batch in read_batches(part.shards, picks, columns):
                 yield (np.arange(lo + a, lo + b) if mine is None else mine[a:b]), batch

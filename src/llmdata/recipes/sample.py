@@ -46,13 +46,13 @@ def candidates(shards: list[Path], fmt: str, f: Filters):
     removed per filter, rows read)."""
     import numpy as np
 
-    from .mixture import count_rows, read_rows
+    from .mixture import count_rows, read_batches
 
     if not f.active:
         total = count_rows(shards)
         return np.arange(total, dtype=np.int64), {}, total
     passed, reasons, total = [], {}, 0
-    for lo, hi, batch in read_rows(shards, columns=list(MESSAGE_COLUMNS.get(fmt, ("text",)))):
+    for lo, hi, batch in read_batches(shards, columns=list(MESSAGE_COLUMNS.get(fmt, ("text",)))):
         mask, why = keep_mask(batch.to_pylist(), fmt, f)
         passed.append(lo + np.flatnonzero(mask))
         for reason, n in why.items():
