@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .spec import Filters, Input, Recipe
-from .text import MESSAGE_COLUMNS, row_parts, row_text, script_language
+from .text import row_parts, row_text, script_language, text_columns
 
 
 @dataclass
@@ -52,7 +52,7 @@ def candidates(shards: list[Path], fmt: str, f: Filters):
         total = count_rows(shards)
         return np.arange(total, dtype=np.int64), {}, total
     passed, reasons, total = [], {}, 0
-    for lo, hi, batch in read_batches(shards, columns=list(MESSAGE_COLUMNS.get(fmt, ("text",)))):
+    for lo, hi, batch in read_batches(shards, columns=text_columns(fmt)):
         mask, why = keep_mask(batch.to_pylist(), fmt, f)
         passed.append(lo + np.flatnonzero(mask))
         for reason, n in why.items():

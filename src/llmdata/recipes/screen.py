@@ -3,9 +3,9 @@
 One pass reads the mixture's text columns batch by batch and keeps, per row,
 only the 16-byte hash of its exact-dedup key and whether it has tokens; its
 MinHash band keys go to files (:class:`.dedup.NearFinder`), and the rows that
-share an n-gram with a benchmark (normally a handful) are noted by number. Each row is
-canonicalized and tokenized once; the tokens feed both the MinHash shingles and
-the benchmark n-grams. The decisions then run on those arrays, in the order a
+share an n-gram with a benchmark (normally a handful) are noted by number.
+Each row is canonicalized and tokenized once; the tokens feed both the MinHash
+shingles and the benchmark n-grams. The decisions then run on those arrays, in the order a
 build has always applied them: exact dedup over all rows, near dedup over the
 rows exact dedup kept (a second read of only the near-duplicate candidates),
 decontamination over the rows both kept. Which rows go, who lost rows to whom
@@ -21,7 +21,7 @@ from pathlib import Path
 from . import dedup, decontam
 from .mixture import Mixture
 from .spec import Recipe
-from .text import MESSAGE_COLUMNS, row_key_tokens, token_hashes, window_hashes
+from .text import row_key_tokens, text_columns, token_hashes, window_hashes
 
 
 @dataclass
@@ -34,10 +34,6 @@ class Screened:
     flagged: dict = field(default_factory=dict)  # live row -> the benchmarks it shares an n-gram with
     per_bench: Counter = field(default_factory=Counter)  # benchmark -> rows, (source, benchmark) -> rows
     contaminated: Counter = field(default_factory=Counter)  # source -> rows flagged
-
-
-def text_columns(fmt: str) -> list[str]:
-    return list(MESSAGE_COLUMNS.get(fmt, ("text",)))
 
 
 def _tokens(batch, fmt: str) -> tuple[list[str], list[list[str]]]:

@@ -37,6 +37,11 @@ def row_parts(row: dict, fmt: str) -> list[tuple[str, str]]:
     return parts
 
 
+def text_columns(fmt: str) -> list[str]:
+    """The columns :func:`row_parts` reads (what a pass over the text needs to load)."""
+    return list(MESSAGE_COLUMNS.get(fmt, ("text",)))
+
+
 def row_text(row: dict, fmt: str) -> str:
     """All contents of a row joined by newlines (what filters measure and decontamination scans)."""
     return "\n".join(content for _, content in row_parts(row, fmt))
