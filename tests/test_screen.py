@@ -170,3 +170,34 @@ def test_one_canonicalization_gives_the_key_and_the_tokens():
         key, toks = text.row_key_tokens(row, "chat")
         assert key == text.row_key(row, "chat")
         assert toks == text.tokens(text.row_text(row, "chat"))
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_streamed_shards_are_the_bytes_of_slicing_the_whole_mixture(tmp_path, monkeypatch, shuffled):
+    from llmdata.recipes import shards
+    from llmdata.recipes.build import flag_contaminated
+
+    monkeypatch.setattr(mixture, "BATCH_ROWS", 50)
+    monkeypatch.setattr(shards, "GROUP", 2)  # shuffled shards filled over several passes
+    data = _conversations(3000, seed=4)
+    parts, tables = [], []
+    for name, rows in (("a", data[:1700]), ("b", data[1700:])):
+        paths = _write_source(tmp_path, name, rows)
+        picks = np.arange(len(rows), dtype=np.int64)[::2 if name == "a" else 1]
+        parts.append(Part(name, paths, picks))
+        tables.append(pa.concat_tables([pq.read_table(p) for p in paths]).take(pa.array(picks)))
+    whole = pa.concat_tables(tables)  # the mixture as the in-memory build held it
+    kept = np.flatnonzero(np.arange(whole.num_rows) % 9 != 4)
+    order = kept[np.random.default_rng(3).permutation(len(kept))] if shuffled else kept
+
+    def marks(positions):
+        return [("bench-a",) if p % 5 == 0 else () for p in positions.tolist()]
+
+    (tmp_path / "work" / "data").mkdir(parents=True)
+    names = shards.write(Mixture(parts), order, 700, tmp_path / "work", shuffled=shuffled,
+                         finish=lambda table, positions: flag_contaminated(table, marks(positions)))
+    final = flag_contaminated(whole.take(pa.array(order)), marks(order))
+    assert len(names) == -(-len(order) // 700) and sorted(p.name for p in (tmp_path / "work").iterdir()) == ["data"]
+    for k, name in enumerate(names):
+        pq.write_table(final.slice(k * 700, 700), tmp_path / "expected.parquet", compression="zstd")
+        assert (tmp_path / "work" / name).read_bytes() == (tmp_path / "expected.parquet").read_bytes(), name

@@ -86,7 +86,10 @@ def _gather(mixture: Mixture, order, shards: range, shard_rows: int, schema, spi
             sinks[k].add(piece.append_column(ROW, pa.array(dest[sel] - k * shard_rows)))
     for k in shards:
         table = sinks[k].table(schema.append(pa.field(ROW, pa.int64())))
-        table = table.take(pa.array(np.argsort(table[ROW].to_numpy()))).drop_columns([ROW])
+        rows = np.argsort(table[ROW].to_numpy())
+        if (rows != np.arange(len(rows))).any():  # shuffled: a second copy while the rows are put in order
+            table = table.take(pa.array(rows))
+        table = table.drop_columns([ROW])
         yield k, table.replace_schema_metadata(schema.metadata).combine_chunks()
 
 
