@@ -89,8 +89,8 @@ def _gather(mixture: Mixture, order, shards: range, shard_rows: int, schema, spi
         rows = np.argsort(table[ROW].to_numpy())
         if (rows != np.arange(len(rows))).any():  # shuffled: a second copy while the rows are put in order
             table = table.take(pa.array(rows))
-        table = table.drop_columns([ROW])
-        yield k, table.replace_schema_metadata(schema.metadata).combine_chunks()
+        table = table.drop_columns([ROW]).replace_schema_metadata(schema.metadata).combine_chunks()
+        yield k, table  # (rebound first, so the pieces are freed before the shard is written)
 
 
 class _Sink:
