@@ -95,18 +95,29 @@ def has_twin(column):
     return out
 
 
-def exact_first(digests):
-    """For each row of ``key_digests``, the first row with the same hash (itself when it is the first)."""
-    return group_first([digests[:, 0], digests[:, 1]])[0]
+def exact_pairs(digests):
+    """Rows whose hash (of ``key_digests``) an earlier row has, and the first row with it: ``(losers,
+    winners)``, ascending by loser. One sort; about 25 bytes a row while it runs."""
+    import numpy as np
+
+    n = len(digests)
+    order = np.lexsort((digests[:, 1], digests[:, 0]))  # stable: the first of a group is its earliest row
+    new_key = np.zeros(n, dtype=bool)
+    new_key[:1] = True
+    for c in range(2):
+        ordered = digests[order, c]
+        new_key[1:] |= ordered[1:] != ordered[:-1]
+    del ordered
+    starts, dup = np.flatnonzero(new_key), np.flatnonzero(~new_key)
+    losers, winners = order[dup], order[starts[np.searchsorted(starts, dup, side="right") - 1]]
+    ascending = np.argsort(losers)
+    return losers[ascending], winners[ascending]
 
 
 def exact(keys: list[str], sources: list[str]) -> DedupResult:
-    import numpy as np
-
-    first = exact_first(key_digests(keys))
-    dups = np.flatnonzero(first != np.arange(len(keys)))
+    losers, winners = exact_pairs(key_digests(keys))
     result = DedupResult(keep=[True] * len(keys))
-    for i, j in zip(dups.tolist(), first[dups].tolist()):
+    for i, j in zip(losers.tolist(), winners.tolist()):
         result.keep[i] = False
         result.lost[(sources[i], sources[j])] += 1
         result.partner[i] = j

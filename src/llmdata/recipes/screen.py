@@ -74,11 +74,10 @@ def screen(mixture: Mixture, fmt: str, recipe: Recipe, bench: decontam.Benchmark
                 found[int(positions[r])] = names
     keep = result.keep
     if digests is not None:
-        first = dedup.exact_first(digests)
+        losers, winners = dedup.exact_pairs(digests)
         del digests
-        losers = np.flatnonzero(first != np.arange(n))
         keep[losers] = False
-        _tally(result.exact_lost, mixture, losers, first[losers])
+        _tally(result.exact_lost, mixture, losers, winners)
     if finder is not None:
         flagged = finder.candidates(keep)
         partner = finder.partners(token_hashes(_tokens(batch, fmt)[1]) for _, batch in
