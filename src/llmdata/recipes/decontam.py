@@ -42,7 +42,7 @@ def index_benchmarks(tables: dict[str, list[tuple[list[dict], str]]], n: int) ->
     all_hashes, all_owner = [], []
     bench = Benchmarks(names, None, None)
     for k, name in enumerate(names):
-        texts = []
+        found, texts = [], []
         for rows, fmt in tables[name]:
             for row in rows:
                 item = [tokens(t) for t in benchmark_texts(row, fmt)]
@@ -50,9 +50,11 @@ def index_benchmarks(tables: dict[str, list[tuple[list[dict], str]]], n: int) ->
                 if not any(len(t) >= n for t in item):
                     bench.too_short[name] += 1
                 texts += item
-        flat, offsets = token_hashes(texts)
-        hashes, _ = window_hashes(flat, offsets, n)
-        hashes = np.unique(hashes)
+                if len(texts) >= BATCH // 10:  # a few thousand texts hashed at a time
+                    found.append(np.unique(window_hashes(*token_hashes(texts), n)[0]))
+                    texts = []
+        found.append(window_hashes(*token_hashes(texts), n)[0])
+        hashes = np.unique(np.concatenate(found))
         all_hashes.append(hashes)
         all_owner.append(np.full(len(hashes), k, dtype=np.int32))
     hashes = np.concatenate(all_hashes) if all_hashes else np.zeros(0, dtype=np.uint64)
