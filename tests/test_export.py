@@ -195,3 +195,25 @@ def test_export_usage_errors(served, tmp_path, cli):
     assert result.code == 2 and "no split 'validation'" in result.err
     result = cli("export", "chat-a", "--to", "lm-eval", "--out", str(tmp_path / "x"))
     assert result.code == 2 and "lm-eval export takes" in result.err
+
+
+def test_parquet_export_streams_row_groups_to_the_bytes_of_one_write(tmp_path, monkeypatch):
+    """copy_parquet holds one row group at a time, yet writes what pq.write_table of the joined shards writes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from llmdata.recipes import export_io
+
+    monkeypatch.setattr(export_io, "ROW_GROUP_ROWS", 7)
+    shards = []
+    for k, (rows, group) in enumerate([(5, 5), (12, 4), (0, 1), (3, 3), (15, 6)]):
+        table = pa.table({"id": [f"{k}-{i}" for i in range(rows)], "n": list(range(rows))},
+                         schema=pa.schema([("id", pa.string()), ("n", pa.int64())]))
+        shards.append(tmp_path / f"s{k}.parquet")
+        pq.write_table(table, shards[-1], row_group_size=group)
+    for chosen in (shards, shards[2:3], shards[1:2]):
+        assert export_io.copy_parquet(chosen, tmp_path / "out.parquet") == sum(pq.read_metadata(s).num_rows
+                                                                               for s in chosen)
+        pq.write_table(pa.concat_tables([pq.read_table(s) for s in chosen]), tmp_path / "whole.parquet",
+                       compression="zstd", row_group_size=7)
+        assert (tmp_path / "out.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()

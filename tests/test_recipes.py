@@ -182,3 +182,38 @@ def test_near_duplicates_are_found_across_batches(monkeypatch):
     sources = ["a"] + ["x"] * 6 + ["b"]
     result = dedup.near(texts, sources, [True] * len(texts), NearDup(), seed=1)
     assert result.keep == [True] * 7 + [False] and result.lost == {("b", "a"): 1} and result.partner == {7: 0}
+
+
+def _key(row: dict) -> str:
+    return f"{row['source']}/{row['id']}"
+
+
+def test_several_exports_shuffled_shards_and_nothing_left_beside_the_output(with_benchmarks, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from llmdata.recipes import shards
+
+    text = RECIPE.replace("exports: [llamafactory]", "exports: [llamafactory, jsonl, parquet]\noutput: {shard_rows: 9}")
+    (tmp_path / "mix.yaml").write_text(text)
+    builds = tmp_path / "builds"
+    report = llmdata.build(tmp_path / "mix.yaml", builds / "out")
+    assert [p.name for p in builds.iterdir()] == ["out"]  # no staging or spill folder left beside it
+    out = builds / "out"
+    data = sorted((out / "data").iterdir())
+    assert len(data) == -(-report.rows // 9) and [len(pq.read_table(p)) for p in data[:-1]] == [9] * (len(data) - 1)
+    ids = [_key(r) for p in data for r in pq.read_table(p).to_pylist()]
+    exported = [_key(json.loads(line)) for line in (out / "exports" / "jsonl" / "mix.train.jsonl").read_text().splitlines()]
+    assert exported == ids and len(set(ids)) == report.rows  # every export reads the data shards, in order
+    assert [_key(r) for r in pq.read_table(out / "exports" / "parquet" / "mix.train.parquet").to_pylist()] == ids
+    (tmp_path / "plain.yaml").write_text(text.replace("output: {shard_rows: 9}", "output: {shuffle: false}"))
+    llmdata.build(tmp_path / "plain.yaml", builds / "plain")
+    plain = [_key(r) for p in sorted((builds / "plain").glob("data/*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert sorted(plain) == sorted(ids) and plain != ids  # the same rows, shuffled across shards
+
+    def broken(table, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(shards, "write_shard", broken)
+    with pytest.raises(OSError, match="disk full"):
+        llmdata.build(tmp_path / "mix.yaml", builds / "failed")
+    assert sorted(p.name for p in builds.iterdir()) == ["out", "plain"]

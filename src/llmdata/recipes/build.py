@@ -6,6 +6,12 @@ when the recipe asks, and ``llmdata.lock``. It is assembled aside and renamed
 into place only when complete; with ``locked`` the inputs are first compared
 with the lock, and the new bytes with the lock's hashes, before anything is
 replaced.
+
+Rows are never all in memory: the inputs are read from their Parquet shards
+in batches (:mod:`.mixture`), dedup and decontamination keep a few tens of
+bytes per row (:mod:`.screen`; band keys and signatures are spilled to a
+staging directory beside the output), and the output is written one shard at
+a time (:mod:`.shards`).
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ from pathlib import Path
 
 from ..errors import LlmdataError, Problem, UsageError
 from ..store.atomic import publish_dir, staging_path
-from . import card, decontam, dedup, lock, sample
-from .inputs import Stored, entry_for, materialize, stored_eval_entries
+from . import card, decontam, lock, sample, shards
+from .decontam import tally_contamination as tally_contamination
+from .inputs import Stored, entry_for, stored_eval_entries
+from .inputs import materialize as inputs_materialize
+from .mixture import Mixture, Part
+from .screen import screen
+from .shards import shard_names as shard_names, write_shard as write_shard, write_shards as write_shards
 from .spec import Recipe, RecipeError, load_recipe_file
-from .text import row_key, row_text
 
 TRAINING_FORMATS = ("chat", "preference", "text")
 
@@ -65,7 +75,8 @@ class BuildReport:
         return data
 
 
-def _inputs(recipe: Recipe, catalogs) -> list[Stored]:
+def _inputs(recipe: Recipe, catalogs, materialize=None) -> list[Stored]:
+    materialize = materialize or inputs_materialize
     stored, problems = [], []
     for item in recipe.inputs:
         s = materialize(entry_for(item.id, catalogs))
@@ -84,7 +95,8 @@ def _inputs(recipe: Recipe, catalogs) -> list[Stored]:
     return stored
 
 
-def _benchmarks(recipe: Recipe, inputs: list[Stored], catalogs) -> tuple[list[Stored], dict]:
+def _benchmarks(recipe: Recipe, inputs: list[Stored], catalogs, materialize=None) -> tuple[list[Stored], dict]:
+    materialize = materialize or inputs_materialize
     cfg = recipe.decontam
     if cfg is None:
         return [], {}
@@ -107,11 +119,27 @@ def decontam_formats() -> tuple[str, ...]:
     return ("mcq", "qa", "code")
 
 
-def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, catalogs=None) -> BuildReport:
-    """Build the mixture a recipe describes into ``out`` (see module docstring)."""
-    import numpy as np
-    import pyarrow as pa
+@dataclass
+class Plan:
+    """A build's inputs, checked: the recipe, the stored datasets and benchmarks, and what the lock records."""
 
+    recipe: Recipe
+    out: Path
+    old_lock: dict | None
+    inputs: list[Stored]
+    benchmarks: list[Stored]
+    bench_tables: dict
+    facts: list[dict]
+    bench_facts: list[dict]
+
+    @property
+    def format(self) -> str:
+        return self.inputs[0].format
+
+
+def plan(recipe_path: str | Path, out: str | Path, *, locked: bool = False, catalogs=None,
+         materialize=None) -> Plan:
+    """Read the recipe, check ``out`` and the lock, and get every input into the store (``materialize``: how)."""
     recipe = load_recipe_file(recipe_path)
     out = Path(out).expanduser().resolve()
     if out.exists() and any(out.iterdir()) and not (out / lock.LOCK).is_file():
@@ -123,8 +151,8 @@ def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, cat
     if old_lock and old_lock["recipe"]["sha256"] != recipe.digest:
         raise LockMismatchError(f"the recipe differs from the one in {out / lock.LOCK}",
                                 hint="build without --locked to accept the new recipe")
-    inputs = _inputs(recipe, catalogs)
-    benchmarks, bench_tables = _benchmarks(recipe, inputs, catalogs)
+    inputs = _inputs(recipe, catalogs, materialize)
+    benchmarks, bench_tables = _benchmarks(recipe, inputs, catalogs, materialize)
     facts = [{**s.facts(), "split": item.split, "take": {item.take: item.amount if item.take != "all" else True}}
              for item, s in zip(recipe.inputs, inputs)]
     bench_facts = [s.facts() for s in benchmarks]
@@ -133,89 +161,99 @@ def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, cat
         if changes:
             raise LockMismatchError("inputs changed since the lock was written:\n  " + "\n  ".join(changes),
                                     hint="build without --locked to accept them and write a new lock")
-    fmt = inputs[0].format
+    return Plan(recipe, out, old_lock, inputs, benchmarks, bench_tables, facts, bench_facts)
+
+
+def build(recipe_path: str | Path, out: str | Path, *, locked: bool = False, catalogs=None) -> BuildReport:
+    """Build the mixture a recipe describes into ``out`` (see module docstring)."""
+    import shutil
+
+    import numpy as np
+
+    p = plan(recipe_path, out, locked=locked, catalogs=catalogs)
+    recipe = p.recipe
     stats = [SourceStats(item.id, item.split) for item in recipe.inputs]
+    spill = staging_path(p.out, "spill")  # beside the output: the same disk the user chose for the mixture
+    try:
+        mixture = sample_mixture(p, stats)
+        index = decontam.index_benchmarks(p.bench_tables, recipe.decontam.ngram) if p.bench_tables else None
+        screened = screen(mixture, p.format, recipe, index, spill)
+        bench_info = {name: {"items": index.items[name], "too_short": index.too_short[name]}
+                      for name in index.names} if index is not None else {}
+        kept = np.flatnonzero(screened.keep)
+        rows = Counter()
+        for part, n in zip(mixture.parts, np.bincount(mixture.part_of(kept), minlength=len(mixture.parts))):
+            if n:
+                rows[part.source] += int(n)
+        report = account(p, stats, screened.exact_lost, screened.near_lost, screened.contaminated, rows,
+                         screened.per_bench, bench_info)
+        order = kept[np.random.default_rng(recipe.seed).permutation(len(kept))] if recipe.shuffle else kept
+        finish = None
+        if screened.flagged and recipe.decontam.action == "flag":
+            def finish(table, positions):
+                return flag_contaminated(table, [screened.flagged.get(i, ()) for i in positions.tolist()])
+        write(p, report, lambda work: shards.write(mixture, order, recipe.shard_rows, work, shuffled=recipe.shuffle,
+                                                   empty_schema=_schema(p.format), finish=finish))
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    return report
 
-    # filters, then sampling
-    rows_by_input, candidates, passed = [], [], {}
-    for i, (item, s) in enumerate(zip(recipe.inputs, inputs)):
-        table = s.read(item.split)
-        rows = table.to_pylist()
-        mask, reasons = sample.keep_mask(rows, fmt, item.filters) if item.filters.active else ([True] * len(rows), {})
-        candidates.append([k for k, ok in enumerate(mask) if ok])
-        rows_by_input.append((table, rows))
-        stats[i].available, stats[i].passed, stats[i].filtered_out = len(rows), len(candidates[i]), reasons
-        passed[i] = len(candidates[i])
-    wanted = sample.allocate(recipe, passed)
-    tables, rows, sources = [], [], []
-    for i, item in enumerate(recipe.inputs):
-        picks = sample.draw(recipe.seed, item, candidates[i], wanted[i])
+
+def _schema(fmt: str):
+    from ..normalize.formats import arrow_schema
+
+    return arrow_schema(fmt)
+
+
+def sample_mixture(p: Plan, stats: list[SourceStats]) -> Mixture:
+    """Filters, then sampling: which rows of each input enter the mixture, as row numbers per input."""
+    candidates, passed = [], {}
+    for i, (item, s) in enumerate(zip(p.recipe.inputs, p.inputs)):
+        found, reasons, available = sample.candidates(s.shards(item.split), p.format, item.filters)
+        candidates.append(found)
+        stats[i].available, stats[i].passed, stats[i].filtered_out = available, len(found), reasons
+        passed[i] = len(found)
+    wanted = sample.allocate(p.recipe, passed)
+    parts = []
+    for i, (item, s) in enumerate(zip(p.recipe.inputs, p.inputs)):
+        picks = sample.pick(p.recipe.seed, item, candidates[i], wanted[i])
+        candidates[i] = None
         stats[i].wanted, stats[i].taken = wanted[i], len(picks)
-        table, all_rows = rows_by_input[i]
-        tables.append(table.take(pa.array(picks, type=pa.int64())))
-        rows += [all_rows[k] for k in picks]
-        sources += [item.id] * len(picks)
-    del rows_by_input
-    mixture = pa.concat_tables(tables) if tables else None
+        parts.append(Part(item.id, s.shards(item.split), picks))
+    return Mixture(parts)
 
-    # dedup, then decontamination
-    keep = [True] * len(rows)
-    exact_lost, near_lost = Counter(), Counter()
-    if recipe.exact_dedup:
-        result = dedup.exact([row_key(r, fmt) for r in rows], sources)
-        keep, exact_lost = result.keep, result.lost
-    texts = [row_text(r, fmt) for r in rows]
-    if recipe.near_dup is not None:
-        result = dedup.near(texts, sources, keep, recipe.near_dup, seed=recipe.seed)
-        keep, near_lost = result.keep, result.lost
-    flagged: dict[int, tuple[str, ...]] = {}
-    per_bench: Counter = Counter()
-    bench_info = {}
-    if bench_tables:
-        index = decontam.index_benchmarks(bench_tables, recipe.decontam.ngram)
-        alive = [i for i, k in enumerate(keep) if k]
-        for i, names in zip(alive, decontam.scan([texts[i] for i in alive], index, recipe.decontam.ngram)):
-            if names:
-                flagged[i] = names
-                per_bench.update(names)
-                for name in names:
-                    per_bench[(sources[i], name)] += 1
-                if recipe.decontam.action == "drop":
-                    keep[i] = False
-        bench_info = {name: {"items": index.items[name], "too_short": index.too_short[name]} for name in index.names}
-    for (loser, _winner), count in exact_lost.items():
-        stats[[s.id for s in stats].index(loser)].exact_dups += count
-    for (loser, _winner), count in near_lost.items():
-        stats[[s.id for s in stats].index(loser)].near_dups += count
-    for i in flagged:
-        stats[[s.id for s in stats].index(sources[i])].contaminated += 1
-    kept = [i for i, k in enumerate(keep) if k]
-    for i in kept:
-        stats[[s.id for s in stats].index(sources[i])].rows += 1
-    if recipe.shuffle:
-        kept = [kept[j] for j in np.random.default_rng(recipe.seed).permutation(len(kept)).tolist()]
-    final = mixture.take(pa.array(kept, type=pa.int64())) if mixture is not None else None
-    if flagged and recipe.decontam.action == "flag":
-        final = _flag(final, [flagged.get(i, ()) for i in kept])
 
+def account(p: Plan, stats: list[SourceStats], exact_lost: Counter, near_lost: Counter, contaminated: Counter,
+            rows: Counter, per_bench: Counter, bench_info: dict) -> BuildReport:
+    """The report from what the stages decided: losses by (loser, winner) source, contaminated and kept rows
+    by source, rows per benchmark and per (source, benchmark)."""
     from .licence import roll_up
 
-    licence = roll_up([s.entry for s in inputs], {s.id: s.rows for s in stats})
+    recipe = p.recipe
+    ids = [s.id for s in stats]
+    for (loser, _winner), count in exact_lost.items():
+        stats[ids.index(loser)].exact_dups += count
+    for (loser, _winner), count in near_lost.items():
+        stats[ids.index(loser)].near_dups += count
+    for source, count in contaminated.items():
+        stats[ids.index(source)].contaminated += count
+    for source, count in rows.items():
+        stats[ids.index(source)].rows += count
+    licence = roll_up([s.entry for s in p.inputs], {s.id: s.rows for s in stats})
     contamination = {"ngram": recipe.decontam.ngram if recipe.decontam else None,
                      "action": recipe.decontam.action if recipe.decontam else None,
                      "benchmarks": {name: {**info, "rows": per_bench[name],
                                            "by_source": {s.id: per_bench[(s.id, name)] for s in stats
                                                          if per_bench[(s.id, name)]}}
                                     for name, info in bench_info.items()}}
-    report = BuildReport(recipe.name, out, fmt, len(kept), stats,
-                         [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(exact_lost.items())],
-                         [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(near_lost.items())],
-                         contamination, licence, [], locked)
-    _write(recipe, report, final, fmt, facts, bench_facts, old_lock)
-    return report
+    return BuildReport(recipe.name, p.out, p.format, sum(rows.values()), stats,
+                       [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(exact_lost.items())],
+                       [{"source": a, "duplicate_of": b, "rows": n} for (a, b), n in sorted(near_lost.items())],
+                       contamination, licence, [], p.old_lock is not None)
 
 
-def _flag(table, names: list[tuple[str, ...]]):
+def flag_contaminated(table, names: list[tuple[str, ...]]):
+    """``meta`` of each row with the benchmarks it shares an n-gram with (``decontaminate: {action: flag}``)."""
     import orjson
     import pyarrow as pa
 
@@ -225,30 +263,22 @@ def _flag(table, names: list[tuple[str, ...]]):
     return table.set_column(table.schema.get_field_index("meta"), "meta", pa.array(new, type=pa.string()))
 
 
-def _write(recipe: Recipe, report: BuildReport, table, fmt: str, facts, bench_facts, old_lock) -> None:
-    import pyarrow.parquet as pq
-
-    from ..normalize.formats import arrow_schema
-
-    out = report.out
+def write(p: Plan, report: BuildReport, write_data) -> None:
+    """Assemble the output aside (``write_data(work)`` writes ``data/`` and returns its names), then exports,
+    card and lock, compared with the old lock under --locked; publish by rename."""
+    recipe, out = p.recipe, report.out
     work = staging_path(out)
     work.mkdir(parents=True)
     try:
         (work / "data").mkdir()
-        if table is None:
-            table = arrow_schema(fmt).empty_table()
-        count = max(1, -(-table.num_rows // recipe.shard_rows))
-        names = []
-        for k in range(count):
-            name = f"data/train-{k:05d}-of-{count:05d}.parquet"
-            part = table.slice(k * recipe.shard_rows, recipe.shard_rows)
-            pq.write_table(part, work / name, compression="zstd")
-            names.append(name)
-        for kind in recipe.exports:
+        shard_files = list(write_data(work))
+        names = list(shard_files)
+        for kind in recipe.exports:  # each export reads the data shards (never an earlier export's files)
             from .export import export_files
 
-            done = export_files(kind, recipe.name, fmt, {"train": [work / n for n in names]}, work / "exports" / kind)
-            names += [f"exports/{kind}/{p}" for p in done["files"]]
+            done = export_files(kind, recipe.name, p.format, {"train": [work / n for n in shard_files]},
+                                work / "exports" / kind)
+            names += [f"exports/{kind}/{f}" for f in done["files"]]
         (work / "README.md").write_text(card.render(recipe, report), encoding="utf-8")
         names.append("README.md")
         report.outputs = lock.output_hashes(work, names)
@@ -257,9 +287,9 @@ def _write(recipe: Recipe, report: BuildReport, table, fmt: str, facts, bench_fa
         data = {"version": lock.LOCK_VERSION, "llmdata": __version__,
                 "recipe": {"name": recipe.name, "file": recipe.path.name if recipe.path else None,
                            "sha256": recipe.digest},
-                "seed": recipe.seed, "inputs": facts, "benchmarks": bench_facts, "outputs": report.outputs}
-        if old_lock is not None:
-            changed = lock.diff_outputs(old_lock["outputs"], report.outputs)
+                "seed": recipe.seed, "inputs": p.facts, "benchmarks": p.bench_facts, "outputs": report.outputs}
+        if p.old_lock is not None:
+            changed = lock.diff_outputs(p.old_lock["outputs"], report.outputs)
             if changed:
                 raise LockMismatchError("the rebuild is not byte-identical to the lock:\n  " + "\n  ".join(changed),
                                         hint="the inputs match the lock; a library version change may alter bytes")

@@ -86,18 +86,18 @@ def write(name: str, fmt: str, splits: dict[str, list[Path]], out: Path, **_) ->
         raise UsageError(f"LLaMA-Factory trains on chat, preference and text data; {name} is {fmt}",
                          hint="use --to lm-eval for benchmarks, or --to jsonl / parquet")
     files, rows, skipped, entries = [], {}, Counter(), {}
-    for split, shards in splits.items():
-        kept = []
+    def records(shards):
         for row in read_rows(shards):
             record, problem = ROWS[fmt](row)
             if problem:
                 skipped[problem] += 1
             else:
-                kept.append(record)
+                yield record
+
+    for split, shards in splits.items():
         file = f"{safe_name(name)}.{safe_name(split)}.jsonl"
-        dump_jsonl(out / file, kept)
+        rows[split] = dump_jsonl(out / file, records(shards))
         files.append(file)
-        rows[split] = len(kept)
         key = safe_name(name) if split == "train" else f"{safe_name(name)}_{safe_name(split)}"
         entries[key] = {"file_name": file, **DESCRIPTIONS[fmt]}
     info_path = out / INFO

@@ -9,30 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from .export_io import read_rows, safe_name, write_file, dump_jsonl
+from .export_io import copy_parquet, read_rows, safe_name, write_file, dump_jsonl
 
 
 def write_jsonl(name: str, fmt: str, splits: dict[str, list[Path]], out: Path, **_) -> dict:
     files, rows = [], {}
     for split, shards in splits.items():
-        data = read_rows(shards)
         file = f"{safe_name(name)}.{safe_name(split)}.jsonl"
-        dump_jsonl(out / file, data)
+        rows[split] = dump_jsonl(out / file, read_rows(shards))
         files.append(file)
-        rows[split] = len(data)
     return {"files": files, "rows": rows, "skipped": {}}
 
 
 def write_parquet(name: str, fmt: str, splits: dict[str, list[Path]], out: Path, **_) -> dict:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     files, rows = [], {}
     for split, shards in splits.items():
-        tables = [pq.read_table(s) for s in shards]
-        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         file = f"{safe_name(name)}.{safe_name(split)}.parquet"
-        write_file(out / file, lambda path, table=table: pq.write_table(table, path, compression="zstd"))
+
+        def write(path: Path, shards: list[Path] = shards, split: str = split) -> None:
+            rows[split] = copy_parquet(shards, path)
+
+        write_file(out / file, write)
         files.append(file)
-        rows[split] = table.num_rows
     return {"files": files, "rows": rows, "skipped": {}}

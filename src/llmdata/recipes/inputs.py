@@ -73,8 +73,11 @@ class Stored:
         }
 
 
-def materialize(entry: Entry, *, fetch_missing: bool = True) -> Stored:
-    """The entry's current revision in the store, fetched first when missing, normalized when stale."""
+def materialize(entry: Entry, *, fetch_missing: bool = True, fetch_runner=None, normalize_runner=None) -> Stored:
+    """The entry's current revision in the store, fetched first when missing, normalized when stale.
+
+    ``fetch_runner`` and ``normalize_runner`` are the engine's (``fetch_entry``'s and ``normalize_fetched``'s
+    ``runner``; None: this machine's)."""
     from ..fetchers import service
     from ..normalize.store import normalize_fetched
 
@@ -82,12 +85,12 @@ def materialize(entry: Entry, *, fetch_missing: bool = True) -> Stored:
     if current is None:
         if not fetch_missing:
             raise UsageError(f"{entry.id} is not in the store", hint=f"run `llmdata fetch {entry.id}`")
-        report = service.fetch_entry(entry)
+        report = service.fetch_entry(entry, runner=fetch_runner)
         revision = report.revision
     else:
         revision = current["revision"]
     files = ledger.files(entry.id, revision)
-    manifest = normalize_fetched(entry, revision, files)
+    manifest = normalize_fetched(entry, revision, files, runner=normalize_runner)
     return Stored(entry, revision, files, manifest)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from .spec import Filters, Input, Recipe
-from .text import row_parts, row_text, script_language
+from .text import row_parts, row_text, script_language, text_columns
 
 
 @dataclass
@@ -38,6 +39,26 @@ def keep_mask(rows: list[dict], fmt: str, f: Filters) -> tuple[list[bool], dict]
         if reason:
             reasons[reason] = reasons.get(reason, 0) + 1
     return mask, reasons
+
+
+def candidates(shards: list[Path], fmt: str, f: Filters):
+    """Rows of a split that pass the filters, read batch by batch: (row numbers as an int64 array, rows
+    removed per filter, rows read)."""
+    import numpy as np
+
+    from .mixture import count_rows, read_batches
+
+    if not f.active:
+        total = count_rows(shards)
+        return np.arange(total, dtype=np.int64), {}, total
+    passed, reasons, total = [], {}, 0
+    for lo, hi, batch in read_batches(shards, columns=text_columns(fmt)):
+        mask, why = keep_mask(batch.to_pylist(), fmt, f)
+        passed.append(lo + np.flatnonzero(mask))
+        for reason, n in why.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+        total = hi
+    return (np.concatenate(passed) if passed else np.zeros(0, dtype=np.int64)), reasons, total
 
 
 def _failing(row: dict, fmt: str, f: Filters) -> str | None:
@@ -92,9 +113,18 @@ def _rng(seed: int, item: Input):
     return np.random.default_rng([seed, salt])
 
 
-def draw(seed: int, item: Input, candidates: list[int], wanted: int) -> list[int]:
-    """``wanted`` of ``candidates`` (all when fewer), chosen by a generator seeded per input; in input order."""
+def pick(seed: int, item: Input, candidates, wanted: int):
+    """``wanted`` of ``candidates`` (an int64 array; all when fewer), chosen by a generator seeded per input;
+    in input order."""
+    import numpy as np
+
     if wanted >= len(candidates):
-        return list(candidates)
-    picks = _rng(seed, item).choice(len(candidates), size=wanted, replace=False)
-    return [candidates[i] for i in sorted(picks.tolist())]
+        return candidates
+    return candidates[np.sort(_rng(seed, item).choice(len(candidates), size=wanted, replace=False))]
+
+
+def draw(seed: int, item: Input, candidates: list[int], wanted: int) -> list[int]:
+    """:func:`pick` for a list of row numbers."""
+    import numpy as np
+
+    return pick(seed, item, np.asarray(candidates, dtype=np.int64), wanted).tolist()
