@@ -32,11 +32,16 @@ class DedupResult:
     partner: dict = field(default_factory=dict)  # dropped row -> the row it duplicates
 
 
+def key_digest(key: str) -> bytes:
+    """The 16 bytes exact duplicates share (of ``text.row_key``)."""
+    return hashlib.blake2b(key.encode(), digest_size=16).digest()
+
+
 def exact(keys: list[str], sources: list[str]) -> DedupResult:
     first: dict[bytes, int] = {}
     result = DedupResult(keep=[True] * len(keys))
     for i, key in enumerate(keys):
-        digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
+        digest = key_digest(key)
         j = first.setdefault(digest, i)
         if j != i:
             result.keep[i] = False
