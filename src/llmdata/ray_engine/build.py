@@ -179,7 +179,7 @@ def _write_data(p: local.Plan, picked: list[dict], total: int, order, flagged: d
 @contextmanager
 def _sort_shuffle(ray):
     """Groupings shuffle with tasks (sort-based), not with aggregator actors started per grouping: a build
-    groups five times, and each actor start costs seconds on a small cluster."""
+    groups six times, and each actor start costs seconds on a small cluster."""
     ctx = ray.data.DataContext.get_current()
     saved = ctx.shuffle_strategy
     ctx.shuffle_strategy = SHUFFLE

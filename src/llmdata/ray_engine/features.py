@@ -82,23 +82,23 @@ def dedup(recipe, features, keep, cpus: int, source_of) -> tuple[Counter, Counte
     import ray
 
     total = len(keep)
-    buckets = groups.buckets_for(total, cpus)
     exact_lost, near_lost = Counter(), Counter()
     if recipe.exact_dedup:
-        pairs = units.collect(groups.exact_losers(features, buckets), ["pos", "other"])
+        pairs = units.collect(groups.exact_losers(features, groups.buckets_for(total, cpus)), ["pos", "other"])
         keep[pairs["pos"]] = False
         exact_lost = _lost(pairs["pos"], pairs["other"], source_of)
     cfg = recipe.near_dup
     if cfg is None:
         return exact_lost, near_lost
-    _, rows = local_dedup.lsh_params(cfg.threshold, cfg.num_perm)
-    members = units.collect(groups.band_members(features, rows, cfg.num_perm, buckets, [ray.put(keep.copy())]),
-                            ["pos"])["pos"]
+    bands, rows = local_dedup.lsh_params(cfg.threshold, cfg.num_perm)
+    members = units.collect(groups.band_members(features, rows, cfg.num_perm, groups.buckets_for(
+        int(keep.sum()) * bands, cpus), [ray.put(keep.copy())]), ["pos"])["pos"]
     if not len(members):
         return exact_lost, near_lost
     flagged = np.zeros(total, dtype=bool)
     flagged[members] = True
     flagged_ref = [ray.put(flagged)]
+    buckets = groups.buckets_for(len(members) * (cfg.num_perm // local_dedup.SECOND_PASS_ROWS), cpus)
     pairs_ds = groups.band_pairs(features, local_dedup.SECOND_PASS_ROWS, cfg.num_perm, buckets, flagged_ref)
     similar = units.collect(groups.similar_pairs(pairs_ds, features, flagged_ref, cfg.num_perm, cfg.threshold,
                                                  buckets), ["pos", "other"])

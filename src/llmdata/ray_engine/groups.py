@@ -2,7 +2,7 @@
 
 The local engine finds duplicates with dicts keyed by a row's 128-bit hash or
 by a band of its MinHash signature. Here every (key, position) row gets a
-``bucket`` column (a few low bits of the key, so equal keys share a bucket),
+``bucket`` column (the key modulo the bucket count: equal keys share a bucket),
 ``ray.data``'s ``groupby("bucket").map_groups`` hands each bucket to one task,
 and numpy sorts it by (key, position) and walks the runs of equal keys. Keys
 are compared whole (both hash halves; every value of a band and the band's
@@ -22,6 +22,7 @@ BUCKET_ROWS = 1_000_000  # rows per bucket a task sorts at once (memory bound of
 
 
 def buckets_for(rows: int, cpus: int) -> int:
+    """Buckets for a grouping of ``rows`` rows: at least one per CPU, at most ``BUCKET_ROWS`` rows each."""
     return max(1, cpus, -(-rows // BUCKET_ROWS))
 
 
@@ -63,6 +64,7 @@ def _pairs_table(pos, other):
 # ---------------------------------------------------------------- exact duplicates
 
 def exact_group(table):
+    """One bucket of (pos, k0, k1): every later copy of a key, with the key's first position."""
     k0, k1, pos = _np(table, "k0"), _np(table, "k1"), _np(table, "pos")
     order, new, first = _runs([k0, k1], pos)
     sorted_pos = pos[order]
@@ -70,6 +72,7 @@ def exact_group(table):
 
 
 def with_key_bucket(table, buckets: int):
+    """The ``bucket`` of each (pos, k0, k1) row."""
     import numpy as np
     import pyarrow as pa
 
@@ -123,6 +126,7 @@ def _band_runs(table, rows: int):
 
 
 def members_group(table, rows: int):
+    """One bucket of exploded bands: the non-empty rows whose (band, values) another row shares."""
     import numpy as np
     import pyarrow as pa
 
@@ -135,6 +139,7 @@ def members_group(table, rows: int):
 
 
 def pairs_group(table, rows: int):
+    """One bucket of exploded bands: (row, the earliest row with the same (band, values)) for the later ones."""
     sorted_pos, new, first, _ = _band_runs(table, rows)
     return _pairs_table(sorted_pos[~new], sorted_pos[first][~new])
 
