@@ -20,11 +20,12 @@ import pytest
 
 pytest.importorskip("ray")
 
+import pyarrow.parquet as pq  # noqa: E402
 import recipe_data  # noqa: E402
 from conftest import COMMIT, entry, sha  # noqa: E402
 
 import llmdata  # noqa: E402
-from llmdata.normalize import writer  # noqa: E402
+from llmdata.normalize import run  # noqa: E402
 from llmdata.ray_engine import units  # noqa: E402
 from llmdata.store import layout  # noqa: E402
 
@@ -57,8 +58,8 @@ def _chat_d() -> list[dict]:
     return rows
 
 
-CHAT_D = recipe_data.jsonl(_chat_d())
-D_PATH = f"acme/chat-d/{COMMIT}/train.jsonl"
+CHAT_D = json.dumps(_chat_d(), ensure_ascii=False, indent=1).encode()  # a JSON array: the record path
+D_PATH = f"acme/chat-d/{COMMIT}/train.json"
 
 DEDUP = """\
 name: mix
@@ -94,12 +95,16 @@ def served(hosts, catalog, monkeypatch):
     files[D_PATH] = CHAT_D
     hosts.files.update(files)
     d = entry("chat-d", [{"kind": "github", "repo": "acme/chat-d", "ref": COMMIT, "files": [
-        {"path": "train.jsonl", "sha256": sha(CHAT_D), "size": len(CHAT_D)}]}], splits={"train": ["train.jsonl"]},
+        {"path": "train.json", "sha256": sha(CHAT_D), "size": len(CHAT_D)}]}], splits={"train": ["train.json"]},
         format={"produces": "chat", "reader": "json", "converter": "alpaca"}, license="cc-by-4.0")
     catalog(*entries, d)
     monkeypatch.setattr(units, "UNIT_ROWS", 23)  # several tasks per input, cut inside row groups
-    monkeypatch.setattr(writer, "BATCH_ROWS", 16)  # inputs normalized row by row get several row groups
+    monkeypatch.setattr(run, "BATCH", 16)  # chat-d (read record by record) gets several row groups
     return hosts
+
+
+def _shards(dataset_id: str) -> list:
+    return sorted(layout.normalized_root().glob(f"{dataset_id}/*/chat/train-*.parquet"))
 
 
 def _tree(directory) -> dict:
@@ -129,6 +134,8 @@ def test_ray_build_gives_the_local_rows_reports_and_bytes(ray_local, served, tmp
     for engine in ("local", "ray"):
         report = llmdata.build(recipe, tmp_path / engine, engine=engine)
         results[engine] = (_report(report), _tree(tmp_path / engine))
+    [shard] = _shards("chat-d")
+    assert pq.ParquetFile(shard).metadata.num_row_groups > 3  # units cut across row groups
     assert results["ray"][0] == results["local"][0]
     assert results["ray"][1] == results["local"][1]  # shards, card and lock, byte for byte
     filtered = results["ray"][0]

@@ -288,6 +288,7 @@ def write_shard(table, path: Path) -> None:
 
 
 def write_shards(work: Path, table, fmt: str, shard_rows: int) -> list[str]:
+    """``table`` (None: the format's empty table) as the output's shards under ``work``; returns their names."""
     from ..normalize.formats import arrow_schema
 
     if table is None:
