@@ -204,3 +204,15 @@ def served(hosts, catalog):
     hosts.files[f"acme/data/{COMMIT}/test.json"] = TEST
     catalog(alpaca_entry())
     return hosts
+
+
+# ------------------------------------------------------------------ one local Ray for every Ray test
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local Ray with 2 CPUs, started once for the session (its start-up is the Ray tests' largest cost)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()

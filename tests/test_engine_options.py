@@ -31,3 +31,14 @@ def test_a_url_store_is_refused_for_ray(served, monkeypatch):
         llmdata.fetch("alpaca-mini", engine="ray")
     assert "LLMDATA_HOME=s3://bucket/llmdata is a URL" in caught.value.message
     assert "mount" in caught.value.hint
+
+
+def test_build_checks_its_engine_before_any_work(served, cli, tmp_path, monkeypatch):
+    (tmp_path / "r.yaml").write_text("name: m\nseed: 1\ndatasets:\n  - {id: alpaca-mini, all: true}\n")
+    args = ("build", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "out"), "--engine")
+    result = cli(*args, "spark")
+    assert result.code == 2 and "unknown engine 'spark'" in result.err
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = cli(*args, "ray")
+    assert result.code == 2 and "needs Ray Data" in result.err and "llmdata[ray]" in result.err
+    assert not (tmp_path / "out").exists() and not served.requests

@@ -18,13 +18,6 @@ from llmdata.ray_engine import normalize as ray_normalize  # noqa: E402
 from llmdata.store import layout, ledger  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def ray_local():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
-
-
 def _lines(records) -> bytes:
     return b"".join((r if isinstance(r, bytes) else json.dumps(r, ensure_ascii=False).encode()) + b"\n"
                     for r in records)

@@ -344,14 +344,21 @@ def export(target: str, to: str, out: str | Path, *, catalogs: list[str | Path] 
     return export_dataset(target, to, out, catalogs=[Path(c) for c in catalogs or []])
 
 
-def build(recipe: str | Path, out: str | Path, *, locked: bool = False, catalogs: list[str | Path] | None = None):
+def build(recipe: str | Path, out: str | Path, *, locked: bool = False, catalogs: list[str | Path] | None = None,
+          engine: str = "local"):
     """Build the training mixture a recipe file describes into ``out``; returns a ``BuildReport``.
 
     ``out`` receives ``data/train-*.parquet``, ``README.md`` (the card), the
     recipe's exports and ``llmdata.lock``. ``locked`` rebuilds from the lock in
     ``out`` and fails with the differences when an input or the output changed.
+    ``engine="ray"`` runs filters, dedup and decontamination as Ray tasks and
+    Ray Data groupings (same rows, reports and bytes; ``out`` and the store on a
+    filesystem every node shares).
     """
-    from .recipes.build import build as run
+    if _engine_runner(engine) is None:
+        from .recipes.build import build as run
+    else:
+        from .ray_engine.build import build as run
 
     return run(recipe, out, locked=locked, catalogs=[Path(c) for c in catalogs or []])
 

@@ -50,11 +50,12 @@ def build(
     locked: Annotated[bool, typer.Option("--locked", help="Rebuild from DIR/llmdata.lock; fail with the differences if an input or the output changed.")] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) or ray (filters, dedup and decontamination as Ray tasks on the cluster of RAY_ADDRESS; needs llmdata[ray]).")] = "local",
 ) -> None:
     """Build a training mixture: sample, dedup, decontaminate, licence roll-up, card and lock."""
     from ..api import build as api_build
 
-    report = api_build(recipe, out, locked=locked, catalogs=catalog)
+    report = api_build(recipe, out, locked=locked, catalogs=catalog, engine=engine)
     if as_json:
         print_json(report.as_dict())
         return

@@ -24,17 +24,23 @@ def eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
 CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
 
 
-def _line_chunks(path: Path, size: int):
-    """The file in pieces of about ``size`` bytes that end at a line end (the last one perhaps not).
+def _line_chunks(path: Path, size: int, start: int = 0, end: int | None = None):
+    """The file (or its bytes ``start:end``, whole lines) in pieces of about ``size`` bytes that end at a line
+    end (the last one perhaps not).
 
     A piece is (bytes read, length used): the partial line after the last line
     end is read again with the next piece (a seek back), so nothing is copied.
     """
     with open(path, "rb", buffering=0) as fh:
-        while block := fh.read(size):
+        fh.seek(start)
+
+        def read(n: int) -> bytes:
+            return fh.read(n if end is None else max(0, min(n, end - fh.tell())))
+
+        while block := read(size):
             cut = block.rfind(b"\n") + 1
             while cut == 0:  # no line end yet: a line longer than a piece, or the file's last line
-                more = fh.read(size)
+                more = read(size)
                 if not more:
                     break
                 block += more
@@ -59,17 +65,22 @@ def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str,
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
         for path, name in inputs:
-            line = 0
-            for block, end in _line_chunks(path, CHUNK):
-                lines = block.count(b"\n", 0, end) + (block[end - 1:end] != b"\n")
-                _arrow_chunk(run, block, end, name, line, lines)
-                line += lines
-                if progress is not None:
-                    progress(run.counts.read)
+            consume_lines(run, path, name, progress=progress)
         return run.finish(split)
     except BaseException:
         run.writer.abort()
         raise
+
+
+def consume_lines(run: _SplitRun, path: Path, name: str, start: int = 0, end: int | None = None, line: int = 0,
+                  progress=None) -> None:
+    """The lines of ``path`` (or of its bytes ``start:end``, after ``line`` lines) through the twin, in chunks."""
+    for block, used in _line_chunks(path, CHUNK, start, end):
+        lines = block.count(b"\n", 0, used) + (block[used - 1:used] != b"\n")
+        _arrow_chunk(run, block, used, name, line, lines)
+        line += lines
+        if progress is not None:
+            progress(run.counts.read)
 
 
 def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, lines: int) -> None:

@@ -4,7 +4,9 @@
   and verifies its files into the store with :func:`fetchers.parallel.download_all`;
 - :mod:`.normalize` converts with a ``ray.data`` pipeline whose map step runs
   the local engine's readers and converters on byte ranges of the raw files;
-- :func:`.normalize.load_split` reads exactly one split's shards as a ``ray.data.Dataset``.
+- :func:`.normalize.load_split` reads exactly one split's shards as a ``ray.data.Dataset``;
+- :mod:`.build` runs a recipe's filters, dedup and decontamination as Ray tasks and
+  Ray Data groupings (:mod:`.groups`), with the same rows and bytes as the local build.
 
 Where things run: ``ray.init()`` joins the cluster named by ``RAY_ADDRESS``
 (``ray start --head`` prints it), else starts Ray on this machine. Every node

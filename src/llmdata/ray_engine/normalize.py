@@ -6,7 +6,8 @@ Lines a range of whole lines of it (``RANGE_BYTES``, cut at newlines, with the
 number of its first line), so one big file is spread over every CPU. The map
 step runs exactly what ``convert_split`` runs (``pipeline._SplitRun``: the row
 converter, the columnar twin, the same ids ``file:line``, ``meta`` and
-rejects) and writes its Parquet shards and rejects with the local
+rejects; plain JSON Lines through pyarrow's reader, ``arrowpath.consume_lines``
+on the unit's bytes) and writes its Parquet shards and rejects with the local
 ``SplitWriter`` into its own folder of the staged output, on the shared
 store. The driver then renames the shards into ``<split>-NNNNN.parquet`` in
 file order, joins the rejects files in file order, adds up the counts
@@ -27,9 +28,8 @@ from pathlib import Path
 import orjson
 
 from ..catalog.model import Entry
-from ..normalize import pipeline, store
+from ..normalize import arrowpath, pipeline, store
 from ..normalize.pipeline import MANIFEST, FormatSpec, SplitCounts
-from ..normalize.arrowpath import is_plain_jsonl
 from ..normalize.readers import Position, iter_jsonl, read_records
 from ..store import layout
 from ..store.atomic import staged_dir
@@ -45,7 +45,7 @@ def plan_units(splits: dict[str, list[tuple[Path, str]]], encoding: str, range_b
     units = []
     for split, inputs in splits.items():
         for path, name in inputs:
-            if encoding != "utf-8" or not is_plain_jsonl(path) or path.stat().st_size <= range_bytes:
+            if encoding != "utf-8" or not arrowpath.is_plain_jsonl(path) or path.stat().st_size <= range_bytes:
                 units.append({"split": split, "path": str(path), "name": name, "start": 0, "end": -1, "line": 0})
                 continue
             for start, end, line in _line_ranges(path, range_bytes):
@@ -93,8 +93,13 @@ def convert_unit(unit: dict, spec: FormatSpec, source: str, strict: bool, work: 
     shutil.rmtree(folder, ignore_errors=True)  # a retried task starts afresh
     folder.mkdir(parents=True)
     run = pipeline._SplitRun(split_conv, split_spec, source, split, folder, strict)
+    path, name = Path(unit["path"]), unit["name"]
     try:
-        run.consume(pipeline.with_subjects(_records(unit, split_spec), split_spec))
+        if arrowpath.eligible(split_conv, split_spec, [(path, name)]):  # the local engine's JSONL fast path
+            arrowpath.consume_lines(run, path, name, unit["start"], None if unit["end"] < 0 else unit["end"],
+                                    unit["line"])
+        else:
+            run.consume(pipeline.with_subjects(_records(unit, split_spec), split_spec))
         counts = run.finish(split)
     except BaseException:
         run.writer.abort()
