@@ -7,7 +7,8 @@ import re
 from .base import (DEFAULT_ROLES, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map,
                    system_turn)
 from .columnar import table_batch
-from .columnar_chat import alpaca_batch, alpaca_table, openai_table, pairs_table, sharegpt_table
+from .columnar_chat import (alpaca_batch, alpaca_table, openai_table, pairs_table, qa_table, seed_table, sharegpt_table,
+                            ultrachat_table)
 
 
 def _alpaca_messages(record: dict, o: dict, used: set[str]) -> list[dict]:
@@ -46,7 +47,7 @@ def alpaca(record: dict, o: dict):
     yield Row({"messages": messages}, used)
 
 
-@converter("medical-qa", "chat", options=(
+@converter("medical-qa", "chat", table=qa_table, batch=table_batch(qa_table), options=(
     column("question", "ask", "field holding the question"),
     column("answer", "answer", "field holding the answer"),
 ))
@@ -57,7 +58,7 @@ def medical_qa(record: dict, o: dict):
     yield Row({"messages": check_chat([msg("user", question), msg("assistant", answer)])}, {q, a})
 
 
-@converter("seed-tasks", "chat")
+@converter("seed-tasks", "chat", table=seed_table, batch=table_batch(seed_table))
 def seed_tasks(record: dict, o: dict):
     """Self-instruct seed tasks: instruction + instances [{input, output}]; one row per instance."""
     instruction = need_str(record, "instruction")
@@ -200,7 +201,7 @@ def _native_id(record: dict) -> str | None:
     return str(value) if isinstance(value, (str, int)) and str(value) else None
 
 
-@converter("ultrachat", "chat", options=(
+@converter("ultrachat", "chat", table=ultrachat_table, batch=table_batch(ultrachat_table), options=(
     column("messages", "data", "field holding the alternating user / assistant utterances"),
 ))
 def ultrachat(record: dict, o: dict):

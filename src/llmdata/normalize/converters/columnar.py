@@ -32,7 +32,7 @@ dictionary by the record path's own function.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .base import DEFAULT_ROLES, ROLES
 
@@ -43,17 +43,19 @@ USER, ASSISTANT, SYSTEM = ROLES.index("user"), ROLES.index("assistant"), ROLES.i
 class Columns:
     """What a twin made of a batch: the converted rows' columns, and the rows left to the record function.
 
-    ``columns`` hold the kept rows only (Arrow arrays named as the format's columns);
-    ``leave`` are row indices in the batch; ``native_ids`` (kept rows, null where
-    none) become row ids; ``consumed`` are the raw fields the conversion used:
-    every other field lands in ``meta``.
+    ``columns`` hold the rows made of the kept records only (Arrow arrays named
+    as the format's columns); ``leave`` are record indices in the batch;
+    ``native_ids`` (kept records, null where none) become row ids; ``consumed``
+    are the raw fields the conversion used: every other field lands in
+    ``meta``. ``rows`` (kept records) says how many rows each one made when a
+    record can make several (None: one each); their ids get ``#0``, ``#1`` ...
     """
 
     columns: dict
     leave: list[int]
     consumed: frozenset[str]
     native_ids: object = None
-    extra: dict = field(default_factory=dict)
+    rows: object = None
 
 
 # --- kernels -------------------------------------------------------------------------------------------------------
@@ -228,7 +230,6 @@ def chat_from_turns(n, row_ok, starts, lengths, codes, contents, system, has_sys
     turn is the user's and the last one the assistant's.
     """
     import numpy as np
-    import pyarrow as pa
 
     index, _ = ranges(starts, lengths)
     parent = np.repeat(np.arange(n), lengths)
@@ -239,24 +240,31 @@ def chat_from_turns(n, row_ok, starts, lengths, codes, contents, system, has_sys
     last = np.where(lengths > 0, starts + lengths - 1, 0)
     ok &= codes[last] == ASSISTANT if len(codes) else False
     kept = np.flatnonzero(ok)
-    k_len, k_sys = lengths[kept], has_system[kept]
-    turn_index, _ = ranges(starts[kept], k_len)
-    out_len = k_len + k_sys
+    turn_index, _ = ranges(starts[kept], lengths[kept])
+    return with_system(kept, lengths[kept], codes[turn_index], turn_index, contents, system, has_system), ok
+
+
+def with_system(kept, lengths, codes, take, pool, system, has_system):
+    """Message lists of the rows ``kept``: the row's system message where ``has_system`` holds, then its turns.
+
+    Turns come row after row, ``lengths`` of them per kept row: role ``codes[t]``
+    and text ``pool[take[t]]``; ``system`` holds a text per row of the batch.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    k_sys = has_system[kept]
     offsets = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum(out_len, out=offsets[1:])
-    if k_sys.any():
-        pool = pa.concat_arrays([contents, system])
-        at_system = np.zeros(offsets[-1], dtype=bool)
-        at_system[offsets[:-1][k_sys]] = True
-        take = np.empty(offsets[-1], dtype=np.int64)
-        take[~at_system] = turn_index
-        take[at_system] = len(contents) + kept[k_sys]
-        out_codes = np.empty(offsets[-1], dtype=np.int8)
-        out_codes[~at_system] = codes[turn_index]
-        out_codes[at_system] = SYSTEM
-    else:
-        pool, take, out_codes = contents, turn_index, codes[turn_index]
-    return messages(out_codes, pool.take(pa.array(take)), offsets), ok
+    np.cumsum(lengths + k_sys, out=offsets[1:])
+    if not k_sys.any():
+        return messages(codes, pool.take(pa.array(take)), offsets)
+    at_system = np.zeros(offsets[-1], dtype=bool)
+    at_system[offsets[:-1][k_sys]] = True
+    out_take = np.empty(offsets[-1], dtype=np.int64)
+    out_take[~at_system], out_take[at_system] = take, len(pool) + kept[k_sys]
+    out_codes = np.empty(offsets[-1], dtype=np.int8)
+    out_codes[~at_system], out_codes[at_system] = codes, SYSTEM
+    return messages(out_codes, pa.concat_arrays([pool, system.cast(pool.type)]).take(pa.array(out_take)), offsets)
 
 
 def _roles(o: dict) -> dict[str, str]:

@@ -7,7 +7,8 @@ import re
 from .base import Reject, Row, check_pair, choice, column, columns, converter, map_role, msg, need_str, role_map
 from .base import DEFAULT_ROLES
 from .columnar import table_batch
-from .columnar_preference import hh_table, pairwise_floats, pairwise_table
+from .columnar_hh import hh_table
+from .columnar_preference import pairwise_floats, pairwise_table
 
 _HH_TURN = re.compile(r"\n\n(Human|Assistant): ?")
 
