@@ -178,6 +178,74 @@ SEED = [
     {"id": "7", "instruction": "Do z", "instances": [{"input": "a"}]},
 ]
 
+PKU = [
+    {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": 0, "safer_response_id": 1},
+    {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": 1, "safer_response_id": 1},
+    {"prompt": "q", "response_0": "a", "response_1": "a", "better_response_id": 1, "safer_response_id": 0},
+    {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": 2, "safer_response_id": None},
+    {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": None},
+    {"prompt": "q", "response_0": " ", "response_1": "b", "better_response_id": 0, "safer_response_id": 0},
+    {"prompt": "", "response_0": "a", "response_1": "b", "better_response_id": 0, "safer_response_id": 0},
+    {"response_0": "a", "response_1": "b", "better_response_id": 0, "safer_response_id": 0},
+]
+PKU_TEXT_IDS = [{"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": " 1 "},
+                {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": "2"},
+                {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": "0"}]
+PKU_FLOAT_IDS = [{"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": 1.0},
+                 {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": 0.5},
+                 {"prompt": "q", "response_0": "a", "response_1": "b", "better_response_id": 0}]
+
+HC3 = [
+    {"question": "q", "human_answers": ["h"], "chatgpt_answers": ["c"], "source": "open_qa"},
+    {"question": "q", "human_answers": ["", " ", "h2", "h3"], "chatgpt_answers": [None, "c2"]},
+    {"question": "q", "human_answers": [], "chatgpt_answers": ["c"]},
+    {"question": "q", "human_answers": ["same"], "chatgpt_answers": ["same"]},
+    {"question": "q", "human_answers": None, "chatgpt_answers": ["c"]},
+    {"question": " ", "human_answers": ["h"], "chatgpt_answers": ["c"]},
+    {"human_answers": ["h"], "chatgpt_answers": ["c"]},
+    {"question": "q", "human_answers": ["h"]},
+]
+
+VOTES = [
+    {"idx": 1, "instruction": "i", "input": "x", "response1": "a", "response2": "b",
+     "annotator1": 1, "annotator2": 1, "annotator3": 2},
+    {"idx": 2, "instruction": " i ", "input": "", "response1": "a", "response2": "b",
+     "annotator1": 2, "annotator2": 0, "annotator3": 2},
+    {"idx": 3, "instruction": "", "input": "x", "response1": "a", "response2": "b", "annotator1": 2},
+    {"idx": 4, "instruction": "", "input": " ", "response1": "a", "response2": "b", "annotator1": 1},
+    {"idx": 5, "instruction": "i", "response1": "a", "response2": "b", "annotator1": 0, "annotator2": 0,
+     "annotator3": 1},
+    {"idx": 6, "instruction": "i", "response1": "a", "response2": "b", "annotator1": 1, "annotator2": 2},
+    {"idx": 7, "instruction": "i", "response1": "a", "response2": "b", "annotator1": 3},
+    {"idx": 8, "instruction": "i", "response1": "a", "response2": "b"},
+    {"idx": 9, "instruction": "i", "response1": "a", "response2": "a", "annotator1": 1},
+    {"idx": 10, "instruction": "i", "response1": "a", "response2": None, "annotator1": 1},
+    {"instruction": "i", "response1": "a", "response2": "b", "annotator1": None, "annotator2": 2, "annotator3": 2},
+    {"idx": None, "id": 11, "instruction": "i", "response1": "a", "response2": "b", "annotator1": 1},
+]
+VOTES_FLOAT = [{"idx": 1, "instruction": "i", "response1": "a", "response2": "b", "annotator1": 1.0},
+               {"idx": 2, "instruction": "i", "response1": "a", "response2": "b", "annotator1": 1.5}]
+
+RANKED = [
+    {"question": "q", "answers": [{"text": "a", "pm_score": 3}, {"text": "b", "pm_score": 1},
+                                  {"text": "c", "pm_score": 2}, {"text": "d", "pm_score": 1}]},
+    {"question": "q", "answers": [{"text": "a", "pm_score": 2}, {"text": "b", "pm_score": 2}]},
+    {"question": "q", "answers": [{"text": "a", "pm_score": 2}]},
+    {"question": "q", "answers": [{"text": " ", "pm_score": 5}, {"text": "b", "pm_score": 2},
+                                  {"text": "c", "pm_score": None}, {"text": "d", "pm_score": 0}, None]},
+    {"question": "q", "answers": [{"text": "same", "pm_score": 5}, {"text": "same", "pm_score": 2}]},
+    {"question": "q", "answers": [{"text": "x", "pm_score": 5}, {"text": "y", "pm_score": 3},
+                                  {"text": "x", "pm_score": 2}]},
+    {"question": "q", "answers": []},
+    {"question": "q", "answers": None},
+    {"question": "", "answers": [{"text": "a", "pm_score": 2}, {"text": "b", "pm_score": 1}]},
+    {"question": "q", "answers": [{"text": "a", "pm_score": -1}, {"text": "b", "pm_score": 4},
+                                  {"text": "c", "pm_score": 4}, {"text": "e", "pm_score": -1}], "id": 9},
+    {"question": "q"},
+]
+RANKED_FLOATS = [{"question": "q", "answers": [{"text": "a", "pm_score": 1.5}, {"text": "b", "pm_score": 1}]},
+                 {"question": "q", "answers": [{"t": "a", "s": 2}, {"t": "b", "s": 1}]}]
+
 SEED_NUMBER_INPUT = [{"id": 1, "instruction": "i", "instances": [{"input": 1, "output": "o"}]}]
 
 CASES = {
@@ -198,6 +266,12 @@ CASES = {
     "ultrachat": [(ULTRACHAT, {}), (ULTRACHAT_IDS, {}), ([{"turns": ["q", "a"], "id": 3}], {"messages": "turns"})],
     "seed-tasks": [(SEED, {}), (SEED_NUMBER_INPUT, {}),
                    ([{"id": 1, "instruction": "i", "instances": [{"output": "o"}, {"output": "p"}]}], {})],
+    "pku-saferlhf": [(PKU, {}), (PKU, {"by": "safer"}), (PKU_TEXT_IDS, {}), (PKU_FLOAT_IDS, {})],
+    "hc3": [(HC3, {}), (HC3, {"prefer": "chatgpt"})],
+    "pairwise-votes": [(VOTES, {}), (VOTES, {"prompt": "instruction", "votes": ["annotator2", "annotator1"]}),
+                       (VOTES_FLOAT, {})],
+    "ranked-answers": [(RANKED, {}), (RANKED, {"pairs": "best-vs-rest"}), (RANKED_FLOATS, {"pairs": "best-vs-rest"}),
+                       (RANKED_FLOATS, {"text": "t", "score_field": "s"})],
     "alpaca": [([{"instruction": " q ", "input": "\u3000", "output": "a"}, {"instruction": "", "output": "x"},
                  {"instruction": "q", "output": "a", "id": "meta"}], {})],
 }

@@ -31,6 +31,7 @@ dictionary by the record path's own function.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -137,8 +138,9 @@ def role_codes(raw_roles, roles: dict[str, str]):
     return lookup[indices]
 
 
-def list_of_structs(column, *fields: str):
-    """(valid rows, offsets, child arrays by field name, struct nulls) of a list<struct> column; None otherwise."""
+def list_of_structs(column, *fields: str, numbers: tuple[str, ...] = ()):
+    """(valid rows, starts, lengths, child arrays by field name, struct nulls) of a list<struct> column whose
+    ``fields`` are strings (``numbers``: any type, as they are); None otherwise."""
     import numpy as np
     import pyarrow as pa
 
@@ -148,10 +150,10 @@ def list_of_structs(column, *fields: str):
         return None
     struct = column.values
     children = {}
-    for name in fields:
+    for name in (*fields, *numbers):
         if kind.value_type.get_field_index(name) < 0:
             return None
-        child = _string(struct.field(name))
+        child = _combined(struct.field(name)) if name in numbers else _string(struct.field(name))
         if child is None:
             return None
         children[name] = child
@@ -278,8 +280,9 @@ def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = 
     """A batch twin made from a table twin: the records are serialized with orjson and parsed by pyarrow.
 
     Faster than building Arrow from Python objects (pyarrow parses in C++ on
-    all cores). orjson writes a float NaN as null, so a batch in which a field
-    read as a number (``floats``) holds NaN goes to the record function.
+    all cores). orjson writes a float NaN or infinity as null, so a batch in
+    which a field the twin reads numbers from (``floats``: top-level keys, their
+    lists and objects searched too) holds one goes to the record function.
     """
 
     def batch(records: list[dict], o: dict):
@@ -288,7 +291,7 @@ def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = 
         # datetimes, dataclasses, subclasses of str ...: the JSON reader would not see them, so orjson must refuse them
         strict = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
         for key in floats(o):
-            if any(isinstance(v, float) and v != v for v in (r.get(key) for r in records)):
+            if any(_non_finite(r.get(key)) for r in records):
                 return None
         try:
             data = b"\n".join(orjson.dumps(r, option=strict) for r in records)
@@ -302,6 +305,17 @@ def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = 
         return table_fn(table, o)
 
     return batch
+
+
+def _non_finite(value) -> bool:
+    """A float NaN or infinity in ``value``, or in its lists and objects."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
 
 
 def read_jsonl(data):
