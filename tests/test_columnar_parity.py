@@ -124,6 +124,7 @@ PAIRWISE = [
     {"prompt": "q", "chosen": "a", "rejected": None, "sc": 1},
     {"prompt": "q", "chosen": "a ", "rejected": "a", "sc": None, "sr": 0},
     {"prompt": "q", "chosen": "a", "rejected": "b", "system": "", "extra": [1]},
+    {"prompt": "q", "chosen": "a", "rejected": "b", "sc": 2**60, "sr": -(2**62)},
 ]
 
 PAIRWISE_HH = [
@@ -246,6 +247,69 @@ RANKED = [
 RANKED_FLOATS = [{"question": "q", "answers": [{"text": "a", "pm_score": 1.5}, {"text": "b", "pm_score": 1}]},
                  {"question": "q", "answers": [{"t": "a", "s": 2}, {"t": "b", "s": 1}]}]
 
+SP_Q = {"from": "human", "value": "q"}
+SHAREGPT_PAIRWISE = [
+    {"conversations": [SP_Q], "chosen": {"from": "gpt", "value": "a"}, "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [SP_Q], "chosen": {"from": "gpt", "value": "a"}, "rejected": {"value": "b"}, "system": "s"},
+    {"conversations": [SP_Q, {"from": "gpt", "value": "x"}, SP_Q], "chosen": {"from": "gpt", "value": "a"},
+     "rejected": {"from": "gpt", "value": "b"}, "system": " ", "lang": "en"},
+    {"conversations": [SP_Q, {"from": "gpt", "value": "x"}], "chosen": {"from": "gpt", "value": "a"},
+     "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [], "chosen": {"from": "gpt", "value": "a"}, "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [{"from": "human", "value": " "}], "chosen": {"from": "gpt", "value": "a"},
+     "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [SP_Q], "chosen": {"from": "gpt", "value": "same"}, "rejected": {"from": "gpt", "value": "same"}},
+    {"conversations": [SP_Q], "chosen": {"from": "human", "value": "same"}, "rejected": {"from": "gpt", "value": "same"}},
+    {"conversations": [SP_Q], "chosen": {"from": None, "value": "a"}, "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [SP_Q], "chosen": None, "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [SP_Q], "chosen": {"from": "gpt", "value": None}, "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [{"from": "alien", "value": "q"}], "chosen": {"from": "gpt", "value": "a"},
+     "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [{"value": "q"}], "chosen": {"from": "gpt", "value": "a"}, "rejected": {"from": "gpt", "value": "b"}},
+    {"conversations": [None], "chosen": {"from": "gpt", "value": "a"}, "rejected": {"from": "gpt", "value": " "}},
+    {"chosen": {"from": "gpt", "value": "a"}, "rejected": {"from": "gpt", "value": "b"}},
+]
+SHAREGPT_PAIRWISE_NO_FROM = [{"conversations": [SP_Q], "chosen": {"value": "a"}, "rejected": {"value": "b"}}]
+
+U, A = (lambda c: {"role": "user", "content": c}), (lambda c: {"role": "assistant", "content": c})
+CONVERSATIONAL = [
+    {"prompt": [U("q")], "chosen": [A("a")], "rejected": [A("b")]},
+    {"prompt_id": "p1", "prompt": [U("q")], "chosen": [U("q"), A("a")], "rejected": [U("q"), A("b")]},
+    {"chosen": [U("q"), A("x"), U("q2"), A("a")], "rejected": [U("q"), A("x"), U("q2"), A("b")], "prompt_id": "c"},
+    {"prompt": [], "chosen": [U("q"), A("a")], "rejected": [U("q"), A("b"), U("more"), A("c")]},
+    {"prompt": None, "chosen": [U("q"), A("a")], "rejected": [U("q"), A("a")]},
+    {"chosen": [U("q"), A("a")], "rejected": [U("q2"), A("a")]},
+    {"chosen": [A("a")], "rejected": [A("b")]},
+    {"prompt": [U("q")], "chosen": [A(" ")], "rejected": [A("b")]},
+    {"prompt": [U("q")], "chosen": [U("q")], "rejected": [U("q"), A("b")]},
+    {"prompt": [U(" ")], "chosen": [A("a")], "rejected": [A("b")]},
+    {"prompt": [A("q")], "chosen": [A("a")], "rejected": [A("b")]},
+    {"prompt": [U("q")], "chosen": [A("a")]},
+    {"prompt": [U("q")], "chosen": [A("a")], "rejected": None},
+    {"prompt": [U("q")], "chosen": [A("a")], "rejected": []},
+    {"prompt": [U("q")], "chosen": [{"role": "critic", "content": "a"}], "rejected": [A("b")]},
+    {"prompt": [U("q")], "chosen": [{"role": "assistant"}], "rejected": [A("b")]},
+    {"prompt": [U("q")], "chosen": [None], "rejected": [A("b")]},
+    {"prompt": [U("q")], "chosen": [A("same")], "rejected": [A("same")]},
+    {"prompt": [U("q"), A("a")], "chosen": [U("q"), A("a")], "rejected": [U("q"), A("a"), U("x"), A("y")]},
+]
+CONVERSATIONAL_SCORES = [
+    {"prompt": [U("q")], "chosen": [A("a")], "rejected": [A("b")], "score_chosen": 8, "score_rejected": 2.5},
+    {"prompt_id": "p1", "prompt": [U("q")], "chosen": [U("q"), A("a")], "rejected": [U("q"), A("b")],
+     "score_chosen": 1, "score_rejected": 0},
+    {"prompt": [U("q")], "chosen": [A("a")], "rejected": [A("b")], "score_chosen": None, "score_rejected": 1},
+    {"prompt": [U("q")], "chosen": [A("a")], "rejected": [A("b")], "score_rejected": 1},
+    {"prompt": [U("q")], "chosen": [A("a")], "rejected": [A("b")], "score_chosen": 2**60, "score_rejected": -1},
+]
+CONVERSATIONAL_STRINGS = [
+    {"prompt": "q", "chosen": "a", "rejected": "b"},
+    {"prompt": "", "chosen": "a", "rejected": "b"},
+    {"prompt": None, "chosen": "a", "rejected": "b"},
+    {"prompt": "q", "chosen": "a", "rejected": "a"},
+    {"prompt": "q", "chosen": " ", "rejected": "a", "score_chosen": True},
+    {"prompt": "q", "chosen": "a", "rejected": "b", "score_chosen": True},
+]
+
 SEED_NUMBER_INPUT = [{"id": 1, "instruction": "i", "instances": [{"input": 1, "output": "o"}]}]
 
 CASES = {
@@ -272,6 +336,16 @@ CASES = {
                        (VOTES_FLOAT, {})],
     "ranked-answers": [(RANKED, {}), (RANKED, {"pairs": "best-vs-rest"}), (RANKED_FLOATS, {"pairs": "best-vs-rest"}),
                        (RANKED_FLOATS, {"text": "t", "score_field": "s"})],
+    "sharegpt-pairwise": [(SHAREGPT_PAIRWISE, {}), (SHAREGPT_PAIRWISE, {"roles": {"alien": "user", "None": "user"}}),
+                          (SHAREGPT_PAIRWISE_NO_FROM, {}), (SHAREGPT_PAIRWISE_NO_FROM, {"roles": {"gpt": "user"}}),
+                          ([{"conv": [SP_Q], "chosen": {"from": "gpt", "value": "a"},
+                             "rejected": {"from": "gpt", "value": "b"}}], {"messages": "conv"})],
+    "conversational-preference": [(CONVERSATIONAL, {}), (CONVERSATIONAL, {"roles": {"critic": "assistant"}}),
+                                  (CONVERSATIONAL_SCORES, {}), (CONVERSATIONAL_STRINGS, {}),
+                                  ([{"p": [{"r": "user", "c": "q"}], "a": [{"r": "assistant", "c": "x"}],
+                                     "b": [{"r": "assistant", "c": "y"}], "s1": 2, "s2": 1}],
+                                   {"prompt": "p", "chosen": "a", "rejected": "b", "role": "r", "content": "c",
+                                    "score_chosen": "s1", "score_rejected": "s2"})],
     "alpaca": [([{"instruction": " q ", "input": "\u3000", "output": "a"}, {"instruction": "", "output": "x"},
                  {"instruction": "q", "output": "a", "id": "meta"}], {})],
 }
@@ -428,4 +502,4 @@ def test_hh_transcript_split_matches_the_record_parser_on_random_transcripts():
             got = list(zip([("system", "user", "assistant")[c] for c in turns.codes[index]],
                            turns.take(index).to_pylist()))
             assert got == expected, repr(text)
-            assert list(turns.empty[index]) == [not c for _, c in expected]
+            assert list(turns.blank[index]) == [not c for _, c in expected]

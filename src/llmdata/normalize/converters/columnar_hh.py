@@ -13,35 +13,10 @@ with a bare ``Human:`` gets its first mark at its start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .columnar import ASSISTANT, USER, Columns, _bool, _leave, _string, messages, ranges, strip, with_system
+from .columnar import ASSISTANT, USER, Columns, _bool, _leave, _string, strip, with_system
+from .columnar_turns import Turns, first_difference, gather
 
 _MARKS = ((b"\n\nHuman:", USER), (b"\n\nAssistant:", ASSISTANT))
-
-
-@dataclass
-class Turns:
-    """The transcripts of a string column as turns: per row ``starts``/``lengths`` into the turn arrays.
-
-    ``ok``: rows ``parse_hh_transcript`` accepts (a string starting with a mark
-    or with ``Human:``). Turn ``t`` has role ``codes[t]`` and its stripped text
-    is ``text[at[t]]``; ``empty[t]`` says whether that text is "".
-    """
-
-    ok: object
-    starts: object
-    lengths: object
-    codes: object
-    text: object
-    at: object
-    empty: object
-
-    def take(self, turns):
-        """The stripped texts of the turns ``turns`` (indices into the turn arrays), as a new string array."""
-        import pyarrow as pa
-
-        return self.text.take(pa.array(self.at[turns]))
 
 
 def _offsets(array, n: int):
@@ -55,12 +30,19 @@ def _offsets(array, n: int):
 
 
 def _matches(data, at, word: bytes):
-    """Where ``data[at:at + len(word)] == word``, for positions ``at`` known to leave room for the word."""
+    """Where ``data[at:at + len(word)] == word``, for positions ``at`` known to leave room for the word.
+
+    The bytes are compared 8 (then 4, 2, 1) at a time, read as integers from an overlapping view of ``data``.
+    """
     import numpy as np
 
     hit = np.ones(len(at), dtype=bool)
-    for k, byte in enumerate(word):
-        hit &= data[at + k] == byte
+    done = 0
+    for size, kind in ((8, "<u8"), (4, "<u4"), (2, "<u2"), (1, "<u1")):
+        while len(word) - done >= size and len(data) >= size:
+            window = np.ndarray(shape=(len(data) - size + 1,), dtype=kind, buffer=data, strides=(1,))
+            hit &= window[at + done] == np.frombuffer(word[done:done + size], dtype=kind)[0]
+            done += size
     return hit
 
 
@@ -81,7 +63,7 @@ def hh_turns(text) -> Turns:
     found = []
     for mark, role in _MARKS:
         at = pairs[pairs + len(mark) <= end]
-        at = at[_matches(data, at + 2, mark[2:])]
+        at = at[_matches(data, at, mark)]
         found.append((at, np.full(len(at), role, dtype=np.int8), np.full(len(at), len(mark), dtype=np.int64)))
     row_start, row_len = offsets[:-1], offsets[1:] - offsets[:-1]
     valid = _bool(text.is_valid(), False)
@@ -114,14 +96,12 @@ def hh_turns(text) -> Turns:
     if stripped.type != pa.string():
         stripped = stripped.cast(pa.string())
     at = row + 2 + 2 * turn
-    empty = np.diff(_offsets(stripped, len(stripped)))[at] == 0
-    return Turns(ok, starts, lengths, codes, stripped, at, empty)
+    return Turns(ok, starts, lengths, codes, stripped, at, np.diff(_offsets(stripped, len(stripped)))[at] == 0)
 
 
 def hh_table(table, o: dict):
     """hh-rlhf: split both transcripts, the longest shared start is the prompt (as ``_split_common_prefix``)."""
     import numpy as np
-    import pyarrow.compute as pc
 
     names = table.column_names
     if "chosen" not in names or "rejected" not in names:
@@ -133,30 +113,19 @@ def hh_table(table, o: dict):
     c, r = hh_turns(c_text), hh_turns(r_text)
     ok = c.ok & r.ok
     both = np.where(ok, np.minimum(c.lengths, r.lengths), 0)
-    # compare the first min(len) turns of both sides; the first difference ends the prompt
-    ci, _ = ranges(c.starts, both)
-    ri, _ = ranges(r.starts, both)
-    parent = np.repeat(np.arange(n), both)
-    j = np.arange(len(ci)) - np.repeat(np.cumsum(both) - both, both)
-    same = (c.codes[ci] == r.codes[ri]) & _bool(pc.equal(c.take(ci), r.take(ri)), False)
-    first_diff = both.copy()
-    rows, first = np.unique(parent[~same], return_index=True)
-    first_diff[rows] = j[~same][first]
+    first_diff = first_difference(c, c.starts, r, r.starts, both)  # the first difference ends the prompt
     ok &= first_diff < both  # the answers differ from their first turn (else chosen may equal rejected: record path)
     p_len = np.minimum(first_diff, both - 1)
     ok &= p_len > 0
     ok &= c.codes[np.where(p_len > 0, c.starts + p_len - 1, 0)] == USER if len(c.codes) else False
-    for side in (c, r):
-        length = np.where(ok, side.lengths, 0)
-        index, _ = ranges(side.starts, length)
-        ok &= np.bincount(np.repeat(np.arange(n), length)[side.empty[index]], minlength=n) == 0
+    rows = np.arange(n)
+    ok &= ~c.any_blank(rows, c.starts, np.where(ok, c.lengths, 0))
+    ok &= ~r.any_blank(rows, r.starts, np.where(ok, r.lengths, 0))
     kept = np.flatnonzero(ok)
-    columns = {}
-    for name, side, start, length in (("prompt", c, c.starts[kept], p_len[kept]),
-                                      ("chosen", c, c.starts[kept] + p_len[kept], c.lengths[kept] - p_len[kept]),
-                                      ("rejected", r, r.starts[kept] + p_len[kept], r.lengths[kept] - p_len[kept])):
-        index, offsets = ranges(start, length)
-        columns[name] = messages(side.codes[index], side.take(index), offsets)
+    sides = np.zeros(len(kept), dtype=np.int8)
+    columns = {"prompt": gather([c], sides, c.starts[kept], p_len[kept]),
+               "chosen": gather([c], sides, c.starts[kept] + p_len[kept], c.lengths[kept] - p_len[kept]),
+               "rejected": gather([r], sides, r.starts[kept] + p_len[kept], r.lengths[kept] - p_len[kept])}
     return Columns(columns, _leave(ok), frozenset({"chosen", "rejected"}))
 
 
@@ -170,7 +139,7 @@ def hh_prompt(text, wanted, system, has_system):
     t = hh_turns(text)
     parent = np.repeat(np.arange(n), t.lengths)
     ok = t.ok & wanted
-    keep = np.flatnonzero(~(t.empty & (t.codes == ASSISTANT)) & ok[parent])
+    keep = np.flatnonzero(~(t.blank & (t.codes == ASSISTANT)) & ok[parent])
     lengths = np.bincount(parent[keep], minlength=n)
     ok &= lengths > 0
     keep = keep[ok[parent[keep]]]

@@ -38,7 +38,7 @@ def pairwise_table(table, o: dict):
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                 or pa.types.is_boolean(column.type)):
             return None
-        scores[f"score_{side}"] = column.cast(pa.float64())
+        scores[f"score_{side}"] = column.cast(pa.float64(), safe=False)  # rounded as float() rounds
     if system is None:
         system = pa.nulls(n, pa.string())
     if o.get("prompt_format", "text") == "hh":
@@ -241,7 +241,7 @@ def ranked_table(table, o: dict):
     text, score = fields[tkey], fields[skey]
     if not (pa.types.is_integer(score.type) or pa.types.is_floating(score.type)):
         return None
-    values = np.asarray(_np(score.cast(pa.float64()).fill_null(0)), dtype=np.float64)
+    values = np.asarray(_np(score.cast(pa.float64(), safe=False).fill_null(0)), dtype=np.float64)
     if pa.types.is_integer(score.type) and np.abs(values).max(initial=0) > 2**53:
         return None  # beyond what a float keeps exactly: the record path compares them as integers
     n = table.num_rows

@@ -8,6 +8,7 @@ from .base import Reject, Row, check_pair, choice, column, columns, converter, m
 from .base import DEFAULT_ROLES
 from .columnar import table_batch
 from .columnar_hh import hh_table
+from .columnar_messages import conversational_table, sharegpt_pairwise_table
 from .columnar_preference import (hc3_table, pairwise_floats, pairwise_table, pku_table, prompt_keys, ranked_table,
                                   vote_keys, votes_table)
 
@@ -88,7 +89,8 @@ def pairwise(record: dict, o: dict):
     yield Row(fields, set(keys.values()))
 
 
-@converter("sharegpt-pairwise", "preference", options=(
+@converter("sharegpt-pairwise", "preference", table=sharegpt_pairwise_table, batch=table_batch(sharegpt_pairwise_table),
+           options=(
     column("messages", "conversations", "field holding the prompt turns [{from, value}]"),
     role_map(),
 ))
@@ -214,7 +216,9 @@ def _messages(value: object, o: dict, roles: dict, side: str) -> list[dict]:
     return out
 
 
-@converter("conversational-preference", "preference", options=(
+@converter("conversational-preference", "preference", table=conversational_table,
+           batch=table_batch(conversational_table, lambda o: (o.get("score_chosen", "score_chosen"),
+                                                              o.get("score_rejected", "score_rejected"))), options=(
     column("prompt", "prompt", "field holding the prompt: a message list or a string; absent = the shared start"),
     column("chosen", "chosen", "field holding the preferred conversation or reply (message list)"),
     column("rejected", "rejected", "field holding the other conversation or reply (message list)"),
