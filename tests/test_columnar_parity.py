@@ -310,6 +310,23 @@ CONVERSATIONAL_STRINGS = [
     {"prompt": "q", "chosen": "a", "rejected": "b", "score_chosen": True},
 ]
 
+BELLE = [
+    {"instruction": "Human: hi\nAssistant: hello\nHuman: how are you?\nAssistant:", "output": "fine", "input": ""},
+    {"instruction": "Human：你好\n Assistant ：在\nHuman:q\nAssistant: ", "output": "a"},
+    {"instruction": "preamble\nHuman: q\nAssistant:", "output": "a"},
+    {"instruction": "Human: q", "output": "a"},
+    {"instruction": "Human: q\nAssistant: a", "output": "b"},
+    {"instruction": "Assistant: hi\nHuman: q\nAssistant:", "output": "a"},
+    {"instruction": "Human: \nAssistant:", "output": "a"},
+    {"instruction": "Human: q\nAssistant:\nHuman: x\nAssistant:", "output": "a"},
+    {"instruction": "no marks", "output": "a"},
+    {"instruction": "Human: q\nAssistant:", "output": " "},
+    {"instruction": "Human: q\x00\nAssistant:", "output": "a"},
+    {"instruction": "Human: a Human: b\n\u3000Assistant\u2003: c\n\x85Human:d\nAssistant:", "output": "e"},
+    {"output": "a"},
+    {"instruction": None, "output": "a"},
+]
+
 SEED_NUMBER_INPUT = [{"id": 1, "instruction": "i", "instances": [{"input": 1, "output": "o"}]}]
 
 CASES = {
@@ -346,6 +363,8 @@ CASES = {
                                      "b": [{"r": "assistant", "c": "y"}], "s1": 2, "s2": 1}],
                                    {"prompt": "p", "chosen": "a", "rejected": "b", "role": "r", "content": "c",
                                     "score_chosen": "s1", "score_rejected": "s2"})],
+    "belle-multiturn": [(BELLE, {}), ([{"text": "Human: q\nAssistant:", "reply": "a"}],
+                                       {"instruction": "text", "output": "reply"})],
     "alpaca": [([{"instruction": " q ", "input": "\u3000", "output": "a"}, {"instruction": "", "output": "x"},
                  {"instruction": "q", "output": "a", "id": "meta"}], {})],
 }
@@ -368,6 +387,20 @@ def _run(tmp_path, name, raw, reader, options, label):
     return _outputs(out)
 
 
+def _spy(monkeypatch, name) -> list[int]:
+    """Watch the table twin of ``name``: how many rows it converted, per call."""
+    conv = REGISTRY[name]
+    calls: list[int] = []
+
+    def spy(table, o):
+        result = conv.table(table, o)
+        calls.append(0 if result is None else table.num_rows - len(result.leave))
+        return result
+
+    monkeypatch.setitem(REGISTRY, name, dataclasses.replace(conv, table=spy))
+    return calls
+
+
 def _reference(monkeypatch, name):
     monkeypatch.setitem(REGISTRY, name, dataclasses.replace(REGISTRY[name], batch=None, table=None))
 
@@ -383,15 +416,7 @@ def test_jsonl_fast_path_matches_the_record_function(tmp_path, monkeypatch, name
     raw = tmp_path / "data.jsonl"
     raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
     monkeypatch.setattr(arrowpath, "CHUNK", chunk)
-    conv = REGISTRY[name]
-    calls = []
-
-    def spy(table, o):
-        result = conv.table(table, o)
-        calls.append(result is not None and len(result.leave) < table.num_rows)
-        return result
-
-    monkeypatch.setitem(REGISTRY, name, dataclasses.replace(conv, table=spy))
+    calls = _spy(monkeypatch, name)
     fast = _run(tmp_path, name, raw, "jsonl", options, "fast")
     _reference(monkeypatch, name)
     slow = _run(tmp_path, name, raw, "jsonl", options, "slow")
@@ -503,3 +528,40 @@ def test_hh_transcript_split_matches_the_record_parser_on_random_transcripts():
                            turns.take(index).to_pylist()))
             assert got == expected, repr(text)
             assert list(turns.blank[index]) == [not c for _, c in expected]
+
+
+def test_the_space_class_is_what_python_strips_and_re_matches():
+    """SPACES: the code points str.strip() trims (and pyarrow's utf8_trim_whitespace) and re's \\s matches."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from llmdata.normalize.converters.columnar import SPACE_CLASS, SPACES
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    assert [ord(c) for c in chars if c.isspace()] == list(SPACES)
+    assert [ord(c) for c in chars if re.fullmatch(r"\s", c)] == list(SPACES)
+    trimmed = pc.utf8_trim_whitespace(pa.array([f"{c}x{c}" for c in chars])).to_pylist()
+    assert [ord(c) for c, t in zip(chars, trimmed) if t == "x"] == list(SPACES)
+    matched = pc.match_substring_regex(pa.array(chars), f"^{SPACE_CLASS}$").to_pylist()
+    assert [ord(c) for c, m in zip(chars, matched) if m] == list(SPACES)
+
+
+def test_belle_marks_match_the_record_parser_on_random_texts(tmp_path, monkeypatch):
+    """Random 'Human:/Assistant:' texts, whitespace of every kind: the twin keeps what the record function keeps."""
+    import random
+
+    rng = random.Random(11)
+    parts = ["Human", "Assistant", ":", "：", "\n", " ", "\u3000", "\x85", "\x1c", "x", "问", "\nHuman:", "\nAssistant:"]
+    records = [{"instruction": "".join(rng.choices(parts, k=rng.randint(1, 14))), "output": rng.choice(["a", " "])}
+               for _ in range(3000)]
+    raw = tmp_path / "data.jsonl"
+    raw.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    calls = _spy(monkeypatch, "belle-multiturn")
+    fast = _run(tmp_path, "belle-multiturn", raw, "jsonl", {}, "fast")
+    assert sum(calls) > 200
+    _reference(monkeypatch, "belle-multiturn")
+    slow = _run(tmp_path, "belle-multiturn", raw, "jsonl", {}, "slow")
+    assert fast == slow
+    assert 200 < fast[2]["written"] < 2800

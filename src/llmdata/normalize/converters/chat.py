@@ -7,6 +7,7 @@ import re
 from .base import (DEFAULT_ROLES, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str, role_map,
                    system_turn)
 from .columnar import table_batch
+from .columnar_hh import belle_table
 from .columnar_chat import (alpaca_batch, alpaca_table, openai_table, pairs_table, qa_table, seed_table, sharegpt_table,
                             ultrachat_table)
 
@@ -123,7 +124,7 @@ def openai_messages(record: dict, o: dict):
 _BELLE_TURN = re.compile(r"(?:^|\n)\s*(Human|Assistant)\s*[:：]")
 
 
-@converter("belle-multiturn", "chat", options=(
+@converter("belle-multiturn", "chat", table=belle_table, batch=table_batch(belle_table), options=(
     column("instruction", "instruction", "field holding the 'Human: ... Assistant:' text"),
     column("output", "output", "field holding the last reply"),
 ))

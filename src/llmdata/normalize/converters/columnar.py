@@ -38,6 +38,10 @@ from dataclasses import dataclass
 from .base import DEFAULT_ROLES, ROLES
 
 USER, ASSISTANT, SYSTEM = ROLES.index("user"), ROLES.index("assistant"), ROLES.index("system")
+# The code points str.isspace() holds: what str.strip() trims and what the re module's \s matches (tests check it).
+SPACES = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
+          0x2029, 0x202F, 0x205F, 0x3000)
+SPACE_CLASS = "[" + "".join(f"\\x{{{c:x}}}" for c in SPACES) + "]"  # the same as an RE2 character class
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Columnar twins on Anthropic HH transcripts ("\\n\\nHuman: ...\\n\\nAssistant: ..."): hh-rlhf, pairwise with ``prompt_format: hh``.
+"""Columnar twins on 'Human: ... Assistant: ...' transcripts: hh-rlhf, pairwise with ``prompt_format: hh``,
+belle-multiturn.
 
 The transcript split is done without copying the text: numpy finds the turn
 marks in the string column's data buffer (every newline, then the pairs of
@@ -13,7 +14,8 @@ with a bare ``Human:`` gets its first mark at its start.
 
 from __future__ import annotations
 
-from .columnar import ASSISTANT, USER, Columns, _bool, _leave, _string, strip, with_system
+from .columnar import (ASSISTANT, SPACE_CLASS, USER, Columns, _bool, _leave, _np, _string, blank, messages, ranges, strip,
+                       with_system)
 from .columnar_turns import Turns, first_difference, gather
 
 _MARKS = ((b"\n\nHuman:", USER), (b"\n\nAssistant:", ASSISTANT))
@@ -145,3 +147,61 @@ def hh_prompt(text, wanted, system, has_system):
     keep = keep[ok[parent[keep]]]
     kept = np.flatnonzero(ok)
     return with_system(kept, lengths[kept], t.codes[keep], t.at[keep], t.text, system, has_system), ok
+
+
+def belle_table(table, o: dict):
+    """belle-multiturn: 'Human: ... Assistant: ...' text ending with 'Assistant:', and the last reply -> chat.
+
+    The turn marks are the record path's regular expression, with ``\\s`` spelled
+    out as the code points Python's ``re`` means by it (RE2's ``\\s`` is ASCII
+    only); a mark becomes NUL + role + NUL, and the text is split at NULs. A
+    text holding a NUL itself goes to the record path.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ki, ko = o.get("instruction", "instruction"), o.get("output", "output")
+    names = table.column_names
+    if ki == ko or ki not in names or ko not in names:
+        return None
+    text, output = _string(table.column(ki)), _string(table.column(ko))
+    if text is None or output is None:
+        return None
+    n = len(text)
+    ok = ~_bool(blank(text), True) & ~_bool(blank(output), True)
+    data = text.buffers()[2]
+    if data is not None and not np.frombuffer(data, dtype=np.uint8).all():  # a NUL somewhere: find its rows
+        ok &= ~_bool(pc.match_substring(text, "\x00"), True)
+    mark = f"(?:^|\n){SPACE_CLASS}*(Human|Assistant){SPACE_CLASS}*[:：]"
+    pieces = pc.split_pattern(pc.replace_substring_regex(pc.fill_null(text, ""), mark, "\x00\\1\x00"), "\x00")
+    offsets = _np(pieces.offsets).astype(np.int64)
+    values = pieces.values
+    marks = np.maximum(offsets[1:] - offsets[:-1] - 1, 0) // 2  # [text before, role, turn, role, turn ...]
+    ok &= marks > 0
+    turn_index, _ = ranges(offsets[:-1] + 1, marks * 2)
+    codes = np.where(_bool(pc.equal(values.take(pa.array(turn_index[::2])), "Human"), False), USER,
+                     ASSISTANT).astype(np.int8)
+    contents = strip(values.take(pa.array(turn_index[1::2])))
+    empty = _bool(pc.equal(pc.utf8_length(contents), 0), True)
+    starts = np.cumsum(marks) - marks
+    has = marks > 0
+    ok[has] &= codes[starts[has]] == USER  # the first mark is the user's; text before it is dropped
+    last = np.where(has, starts + marks - 1, 0)
+    lengths = marks - (has & (codes[last] == ASSISTANT) & empty[last] if len(codes) else 0)  # the trailing 'Assistant:'
+    rows = np.arange(n)
+    index, _ = ranges(starts, np.where(ok, lengths, 0))
+    ok &= np.bincount(np.repeat(rows, np.where(ok, lengths, 0))[empty[index]], minlength=n) == 0
+    kept = np.flatnonzero(ok)
+    turns, _ = ranges(starts[kept], lengths[kept])
+    out_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(lengths[kept] + 1, out=out_offsets[1:])
+    at_output = np.zeros(out_offsets[-1], dtype=bool)
+    at_output[out_offsets[1:] - 1] = True
+    out_codes = np.full(out_offsets[-1], ASSISTANT, dtype=np.int8)
+    out_codes[~at_output] = codes[turns]
+    take = np.empty(out_offsets[-1], dtype=np.int64)
+    take[~at_output], take[at_output] = turns, len(contents) + kept
+    pool = pa.concat_arrays([contents, output])
+    return Columns({"messages": messages(out_codes, pool.take(pa.array(take)), out_offsets)}, _leave(ok),
+                   frozenset({ki, ko, "input"}))
