@@ -327,6 +327,32 @@ BELLE = [
     {"instruction": None, "output": "a"},
 ]
 
+MT = {"Human": "<|Human|>: hi<eoh>\n", "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n",
+      "Commands": "<|Commands|>: None<eoc>\n", "Tool Responses": "<|Results|>: None<eor>\n",
+      "MOSS": "<|MOSS|>: hello<eom>\n"}
+MT_TOOL = {**MT, "Inner Thoughts": "<|Inner Thoughts|>: search it<eot>\n",
+           "Commands": "<|Commands|>: Search(\"x\")<eoc>\n", "Tool Responses": "<|Results|>:\nfound<eor>\n"}
+MOSS = [
+    {"conversation_id": 1, "meta_instruction": "You are MOSS.\n- be nice", "num_turns": 2, "category": "honest",
+     "chat": {"turn_1": MT, "turn_2": MT_TOOL}},
+    {"conversation_id": 2, "meta_instruction": "None", "chat": {"turn_1": MT}},
+    {"conversation_id": 3, "chat": {"turn_2": MT, "turn_1": MT_TOOL, "turn_10": MT}},
+    {"conversation_id": 4, "chat": {"turn_1": {**MT_TOOL, "Tool Responses": "<|Results|>: None<eor>"}}},
+    {"conversation_id": 5, "chat": {"turn_1": {**MT, "MOSS": "<|MOSS|>: <eom>"}}},
+    {"conversation_id": 6, "chat": {"turn_1": {**MT, "Human": None}}},
+    {"conversation_id": 7, "chat": {}},
+    {"conversation_id": 8, "chat": None},
+    {"conversation_id": 9, "chat": {"turn_1": MT, "turn_2": None}},
+    {"conversation_id": 10, "chat": {"turn_1": {"Human": "q", "MOSS": "a \u3000"}}},
+    {"conversation_id": None, "chat": {"turn_1": MT}},
+    {"chat": {"turn_1": MT}},
+    {"conversation_id": 13, "chat": {"turn_1": {"Human": "\u3000<|H|>\u2003:\n q", "MOSS": "a<eom>\n\n"}}},
+]
+MOSS_TIED_TURNS = [{"conversation_id": "a", "meta_instruction": 5, "chat": {"turn_1": {"Human": "q", "MOSS": 7}}},
+                   {"conversation_id": "b", "meta_instruction": 6, "chat": {"turn_1": {"Human": "q", "MOSS": 8},
+                                                                             "t1": {"Human": "q", "MOSS": 9}}}]
+MOSS_TEXT_TURNS = [{"conversation_id": "c", "chat": {"turn_1": "hi"}}, {"conversation_id": "d", "chat": {"turn_2": "x"}}]
+
 SEED_NUMBER_INPUT = [{"id": 1, "instruction": "i", "instances": [{"input": 1, "output": "o"}]}]
 
 CASES = {
@@ -365,12 +391,15 @@ CASES = {
                                     "score_chosen": "s1", "score_rejected": "s2"})],
     "belle-multiturn": [(BELLE, {}), ([{"text": "Human: q\nAssistant:", "reply": "a"}],
                                        {"instruction": "text", "output": "reply"})],
+    "moss": [(MOSS, {}), (MOSS, {"system": False, "inner_thoughts": True}),
+             (MOSS_TIED_TURNS, {}), (MOSS_TEXT_TURNS, {})],
     "alpaca": [([{"instruction": " q ", "input": "\u3000", "output": "a"}, {"instruction": "", "output": "x"},
                  {"instruction": "q", "output": "a", "id": "meta"}], {})],
 }
 
 # cases whose every row the twins leave to the record function (types they do not decide)
-ALL_LEFT = (SHAREGPT_ODD_TYPES, SHAREGPT_WRONG_TYPES, MEDICAL_NUMBERS, ULTRACHAT_IDS, SEED_NUMBER_INPUT)
+ALL_LEFT = (SHAREGPT_ODD_TYPES, SHAREGPT_WRONG_TYPES, MEDICAL_NUMBERS, ULTRACHAT_IDS, SEED_NUMBER_INPUT, MOSS_TIED_TURNS,
+            MOSS_TEXT_TURNS)
 
 
 def _outputs(directory):
@@ -392,8 +421,8 @@ def _spy(monkeypatch, name) -> list[int]:
     conv = REGISTRY[name]
     calls: list[int] = []
 
-    def spy(table, o):
-        result = conv.table(table, o)
+    def spy(table, o, *nulls):
+        result = conv.table(table, o, *nulls)
         calls.append(0 if result is None else table.num_rows - len(result.leave))
         return result
 
@@ -565,3 +594,19 @@ def test_belle_marks_match_the_record_parser_on_random_texts(tmp_path, monkeypat
     slow = _run(tmp_path, "belle-multiturn", raw, "jsonl", {}, "slow")
     assert fast == slow
     assert 200 < fast[2]["written"] < 2800
+
+
+def test_moss_text_matches_the_record_function_on_random_texts():
+    import random
+
+    import pyarrow as pa
+
+    from llmdata.normalize.converters.chat import _moss_text
+    from llmdata.normalize.converters.columnar_moss import moss_text
+
+    rng = random.Random(5)
+    parts = ["<|", "|>", "Human", ":", "：", " ", "\n", "\u3000", "\x85", "<eoh>", "<eom>", "<e", ">", "x", "None", "|"]
+    texts = [None, "", "None", " None "] + ["".join(rng.choices(parts, k=rng.randint(0, 10))) for _ in range(5000)]
+    got = moss_text(pa.array(texts, pa.string()), len(texts)).to_pylist()
+    assert got == [_moss_text(t) for t in texts]
+    assert moss_text(pa.array([1, 2]), 2).to_pylist() == ["", ""]

@@ -79,14 +79,15 @@ def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .converters.columnar import read_jsonl
+    from .converters.columnar import null_lines, read_jsonl
     from .readers import Position, iter_jsonl, parse_line
 
     chunk = memoryview(block)[:end]
     table = read_jsonl(chunk)
     result = None
     if table is not None and table.num_rows == lines:
-        result = run.conv.table(table, run.spec.options)
+        nulls = (null_lines(chunk, lines),) if run.conv.table_nulls else ()
+        result = run.conv.table(table, run.spec.options, *nulls)
     if result is None:
         run.consume(iter_jsonl(io.BytesIO(chunk), name, start=first + 1))
         return

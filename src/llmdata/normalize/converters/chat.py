@@ -8,6 +8,7 @@ from .base import (DEFAULT_ROLES, Reject, Row, check_chat, column, converter, fl
                    system_turn)
 from .columnar import table_batch
 from .columnar_hh import belle_table
+from .columnar_moss import moss_table
 from .columnar_chat import (alpaca_batch, alpaca_table, openai_table, pairs_table, qa_table, seed_table, sharegpt_table,
                             ultrachat_table)
 
@@ -159,7 +160,7 @@ def _moss_text(value: object) -> str:
     return "" if text == "None" else text
 
 
-@converter("moss", "chat", options=(
+@converter("moss", "chat", table=moss_table, batch=table_batch(moss_table, nulls=True), table_nulls=True, options=(
     flag("system", True, "keep meta_instruction as the system message"),
     flag("inner_thoughts", False, "put the inner thoughts before a plugin command"),
 ))

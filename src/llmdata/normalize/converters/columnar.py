@@ -280,13 +280,14 @@ def _roles(o: dict) -> dict[str, str]:
 # --- the record path's batches through a table twin ---------------------------------------------------------------
 
 
-def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = lambda o: ()):
+def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = lambda o: (), nulls: bool = False):
     """A batch twin made from a table twin: the records are serialized with orjson and parsed by pyarrow.
 
     Faster than building Arrow from Python objects (pyarrow parses in C++ on
     all cores). orjson writes a float NaN or infinity as null, so a batch in
     which a field the twin reads numbers from (``floats``: top-level keys, their
     lists and objects searched too) holds one goes to the record function.
+    ``nulls``: the table twin takes the rows whose JSON holds a null too.
     """
 
     def batch(records: list[dict], o: dict):
@@ -298,14 +299,16 @@ def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = 
             if any(_non_finite(r.get(key)) for r in records):
                 return None
         try:
-            data = b"\n".join(orjson.dumps(r, option=strict) for r in records)
+            lines = [orjson.dumps(r, option=strict) for r in records]
         except orjson.JSONEncodeError:
             return None
-        table = read_jsonl(data)
-        if table is None:
+        table = read_jsonl(b"\n".join(lines))
+        if table is None or table.num_rows != len(records):
             return None
-        if table.num_rows != len(records):
-            return None
+        if nulls:
+            import numpy as np
+
+            return table_fn(table, o, np.array([b"null" in line for line in lines], dtype=bool))
         return table_fn(table, o)
 
     return batch
@@ -320,6 +323,19 @@ def _non_finite(value) -> bool:
     if isinstance(value, dict):
         return any(_non_finite(v) for v in value.values())
     return False
+
+
+def null_lines(data, lines: int):
+    """Per line of JSON Lines bytes (``lines`` of them, none blank): whether it holds ``null`` (in a string too)."""
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if len(raw) < 4:
+        return np.zeros(lines, dtype=bool)
+    words = np.ndarray(shape=(len(raw) - 3,), dtype="<u4", buffer=raw, strides=(1,))
+    at = np.flatnonzero(words == np.frombuffer(b"null", dtype="<u4")[0])
+    line = np.searchsorted(np.flatnonzero(raw == 10), at, side="right")
+    return np.bincount(line, minlength=lines)[:lines] > 0
 
 
 def read_jsonl(data):
