@@ -458,13 +458,38 @@ def test_jsonl_fast_path_matches_the_record_function(tmp_path, monkeypatch, name
 
 @pytest.mark.parametrize("name,case", [(name, i) for name, cases in CASES.items() for i in range(len(cases))])
 def test_batch_twin_matches_the_record_function(tmp_path, monkeypatch, name, case):
+    """A gzipped JSON array takes the record path (ijson), whose batches go through the batch twin."""
+    import gzip
+
     records, options = CASES[name][case]
-    raw = tmp_path / "data.json"
-    raw.write_text(json.dumps(records * 2 + ["not an object"], ensure_ascii=False), encoding="utf-8")
+    raw = tmp_path / "data.json.gz"
+    raw.write_bytes(gzip.compress(json.dumps(records * 2 + ["not an object"], ensure_ascii=False).encode()))
+    conv = REGISTRY[name]
+    calls = []
+    monkeypatch.setitem(REGISTRY, name, dataclasses.replace(
+        conv, table=None, batch=lambda rs, o: calls.append(len(rs)) or conv.batch(rs, o)))
     twin = _run(tmp_path, name, raw, "json", options, "twin")
+    assert calls, "the batch twin did not run"
     _reference(monkeypatch, name)
     ref = _run(tmp_path, name, raw, "json", options, "ref")
     assert twin == ref
+
+
+@pytest.mark.parametrize("name,case", [(name, i) for name, cases in CASES.items() for i in range(len(cases))])
+def test_json_array_fast_path_matches_the_record_function(tmp_path, monkeypatch, name, case):
+    """A JSON array, pretty-printed, cut into items in small blocks: the same as the record path (ijson)."""
+    records, options = CASES[name][case]
+    items = records * max(3, 24 // len(records))
+    items.insert(len(items) // 2, "not an object")
+    raw = tmp_path / "data.json"
+    raw.write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
+    monkeypatch.setattr(arrowpath, "CHUNK", 700)
+    calls = _spy(monkeypatch, name)
+    fast = _run(tmp_path, name, raw, "json", options, "fast")
+    if not any(records is odd for odd in ALL_LEFT):
+        assert any(calls), "the twin converted nothing: the test does not test it"
+    _reference(monkeypatch, name)
+    assert fast == _run(tmp_path, name, raw, "json", options, "slow")
 
 
 def test_batch_twin_steps_aside_for_nan_scores(tmp_path, monkeypatch):
@@ -610,3 +635,70 @@ def test_moss_text_matches_the_record_function_on_random_texts():
     got = moss_text(pa.array(texts, pa.string()), len(texts)).to_pylist()
     assert got == [_moss_text(t) for t in texts]
     assert moss_text(pa.array([1, 2]), 2).to_pylist() == ["", ""]
+
+
+ARRAY_EDGES = {
+    "strings with brackets": '[{"id": "a]},{[", "conversations": [{"from": "human", "value": "q \\"],\\\\"},'
+                             ' {"from": "gpt", "value": "\\\\\\\\"}]}, 5, {"conversations": []}]',
+    "empty": "[]",
+    "blank": " \n [ \n ] \n",
+    "nan in an item": '[{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "s": NaN},'
+                      ' {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}]',
+    "big integer": '[{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}],'
+                   ' "n": 123456789012345678901234567890}]',
+    "trailing bytes": '[{"conversations": []}] x',
+    "truncated": '[{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}, {"conv',
+    "line break in a string": '[{"conversations": [{"from": "human", "value": "q\nq"}, {"from": "gpt", "value": "a"}]}]',
+    "empty item": '[{"conversations": []},,{"conversations": []}]',
+    "brace closes": '[{"conversations": []}}]',
+    "crlf between items": '[{"id": "x", "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}'
+                          '\r\n,\r\n{"conversations": [{"from": "gpt", "value": "a"}]}]',
+}
+
+
+@pytest.mark.parametrize("case", list(ARRAY_EDGES))
+def test_json_array_edges_give_what_the_record_path_gives(tmp_path, monkeypatch, case):
+    """Damaged or odd arrays: the same rows and rejects, or the same error, as the record path."""
+    raw = tmp_path / "data.json"
+    raw.write_text(ARRAY_EDGES[case], encoding="utf-8")
+    monkeypatch.setattr(arrowpath, "CHUNK", 40)
+
+    def outcome(label):
+        try:
+            return _run(tmp_path, "sharegpt", raw, "json", {}, label)
+        except Exception as exc:  # noqa: BLE001 - the error itself is compared
+            return type(exc).__name__, str(exc)
+
+    fast = outcome("fast")
+    _reference(monkeypatch, "sharegpt")
+    assert fast == outcome("slow")
+
+
+def test_json_array_split_gives_the_items_json_gives_on_random_arrays(tmp_path):
+    """Random nested values with quotes, backslashes, brackets and commas in their strings, pretty-printed or not,
+    cut in blocks of a few bytes: the lines are the items, one each."""
+    import random
+
+    from llmdata.normalize import jsonarray
+
+    rng = random.Random(3)
+    alphabet = ['"', "\\", ",", "[", "]", "{", "}", "a", " ", "\u3000", "\\n", "é"]
+
+    def value(depth=0):
+        pick = rng.random()
+        if depth > 2 or pick < 0.4:
+            return "".join(rng.choices(alphabet, k=rng.randint(0, 6)))
+        if pick < 0.5:
+            return rng.choice([0, -1.5, 10**30, True, None])
+        if pick < 0.75:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        return {"".join(rng.choices(alphabet, k=3)) + str(i): value(depth + 1) for i in range(rng.randint(0, 3))}
+
+    for _ in range(40):
+        items = [value() for _ in range(rng.randint(0, 12))]
+        text = json.dumps(items, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 1, "\t"]))
+        path = tmp_path / "a.json"
+        path.write_text(text, encoding="utf-8")
+        got = [json.loads(line) for lines, _ in jsonarray.items(path, rng.randint(5, 60))
+               for line in bytes(lines).split(b"\n")]
+        assert got == items, text

@@ -1,7 +1,10 @@
-"""The JSON Lines fast path: pyarrow's JSON reader and a converter's table twin on chunks of whole lines.
+"""The columnar fast path: pyarrow's JSON reader and a converter's table twin on chunks of JSON Lines.
 
-Used when every input is plain UTF-8 JSON Lines and the converter has a table
-twin; the result is the record path's, row for row (tests/test_columnar_parity.py).
+Used when the converter has a table twin and the reader is JSON: plain UTF-8
+JSON Lines files are read in chunks of whole lines, and files that are one
+JSON array are cut into the same (:mod:`.jsonarray`); any other file of the
+split goes through the record path. The result is the record path's, row for
+row (tests/test_columnar_parity.py).
 """
 
 from __future__ import annotations
@@ -10,15 +13,17 @@ from pathlib import Path
 
 import orjson
 
+from . import jsonarray
 from .converters import Converter
 from .run import FormatSpec, SplitCounts, _SplitRun
 
 
 def eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
-    """Plain UTF-8 JSON Lines files and a converter with a table twin: pyarrow's JSON reader can do the parsing."""
+    """A converter with a table twin, a JSON reader and a file pyarrow's JSON reader can take (UTF-8 JSON Lines
+    or a JSON array, uncompressed)."""
     return (conv.table is not None and spec.reader in ("json", "jsonl") and spec.encoding == "utf-8"
             and not spec.options.get("records") and not spec.options.get("subject_from")
-            and all(is_plain_jsonl(path) for path, _ in inputs))
+            and any(is_plain_jsonl(path) or jsonarray.is_plain_array(path) for path, _ in inputs))
 
 
 CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
@@ -59,41 +64,87 @@ def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str,
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
         for path, name in inputs:
-            line = 0
-            for block, end in _line_chunks(path, CHUNK):
-                lines = block.count(b"\n", 0, end) + (block[end - 1:end] != b"\n")
-                _arrow_chunk(run, block, end, name, line, lines)
-                line += lines
-                if progress is not None:
-                    progress(run.counts.read)
+            if is_plain_jsonl(path):
+                _jsonl_file(run, path, name, progress)
+            elif jsonarray.is_plain_array(path):
+                _array_file(run, path, name, progress)
+            else:
+                from .readers import read_records
+
+                run.consume(read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options),
+                            progress)
         return run.finish(split)
     except BaseException:
         run.writer.abort()
         raise
 
 
-def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, lines: int) -> None:
-    """One chunk of JSON Lines, ``block[:end]`` (its first line is line ``first + 1`` of the file), through the twin."""
+def _jsonl_file(run: _SplitRun, path: Path, name: str, progress) -> None:
     import io
 
+    from .readers import iter_jsonl, parse_line
+
+    line = 0
+    for block, end in _line_chunks(path, CHUNK):
+        lines = block.count(b"\n", 0, end) + (block[end - 1:end] != b"\n")
+        chunk = memoryview(block)[:end]
+        _arrow_chunk(run, chunk, name, "line", line + 1, lines, lambda: iter_jsonl(io.BytesIO(chunk), name, start=line + 1),
+                     parse_line)
+        line += lines
+        if progress is not None:
+            progress(run.counts.read)
+
+
+def _array_file(run: _SplitRun, path: Path, name: str, progress) -> None:
+    """A JSON array's items through the twin, block by block; where the split stops (see :mod:`.jsonarray`),
+    the record path's reader takes the file over from the first item not yet converted."""
+    from .readers import Position, read_records
+
+    done = 0
+    try:
+        for lines, count in jsonarray.items(path, CHUNK):
+            def whole(lines=lines, first=done):
+                return [(Position(name, "item", first + i), _item(line)) for i, line in enumerate(lines.split(b"\n"))]
+
+            _arrow_chunk(run, lines, name, "item", done, count, whole, _item)
+            done += count
+            if progress is not None:
+                progress(run.counts.read)
+    except jsonarray.Unsplittable:
+        spec = run.spec
+        records = read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options)
+        run.consume((item for item in records if item[0].number >= done), progress)
+
+
+def _item(raw: bytes):
+    """An array item's value, as the record path's reader (ijson) gives it; what orjson does not parse as it
+    would (NaN, a damaged file ...) is left to that reader."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise jsonarray.Unsplittable("an item orjson does not read") from None
+
+
+def _arrow_chunk(run: _SplitRun, chunk, name: str, unit: str, first: int, rows: int, whole, parse) -> None:
+    """One chunk of JSON Lines through the twin: ``rows`` of them, numbered from ``first`` (lines from 1, array
+    items from 0). ``whole()`` gives its records the record path's way, for a chunk the twin does not take;
+    ``parse`` parses one line for the rows it leaves. Both run before anything of the chunk is counted or written."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from .converters.columnar import null_lines, read_jsonl
-    from .readers import Position, iter_jsonl, parse_line
+    from .readers import Position
 
-    chunk = memoryview(block)[:end]
     table = read_jsonl(chunk)
     result = None
-    if table is not None and table.num_rows == lines:
-        nulls = (null_lines(chunk, lines),) if run.conv.table_nulls else ()
+    if table is not None and table.num_rows == rows:
+        nulls = (null_lines(chunk, rows),) if run.conv.table_nulls else ()
         result = run.conv.table(table, run.spec.options, *nulls)
     if result is None:
-        run.consume(iter_jsonl(io.BytesIO(chunk), name, start=first + 1))
+        run.consume(whole())
         return
     import numpy as np
 
-    run.counts.read += lines
     split_lines = None
 
     def raw(i: int) -> bytes:
@@ -102,14 +153,15 @@ def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, 
             split_lines = bytes(chunk).split(b"\n")
         return split_lines[i]
 
-    kept = np.setdiff1d(np.arange(lines), np.asarray(result.leave, dtype=np.int64))
-    numbers = pa.array(kept + first + 1).cast(pa.string())
-    ids = pc.binary_join_element_wise(f"{name}:", numbers, "")
+    left = {i: parse(raw(i)) for i in result.leave}
+    run.counts.read += rows
+    kept = np.setdiff1d(np.arange(rows), np.asarray(result.leave, dtype=np.int64))
+    ids = pc.binary_join_element_wise(f"{name}:", pa.array(kept + first).cast(pa.string()), "")
     if result.native_ids is not None:
         ids = pc.coalesce(result.native_ids, ids)
     columns = {"id": ids, "source": pa.array([run.source]).take(pa.array(np.zeros(len(kept), dtype=np.int8))),
                "meta": _arrow_meta(table, result.consumed, kept, raw), **result.columns}
-    run.place(lines, result, columns, lambda i: (Position(name, "line", first + i + 1), parse_line(raw(i))))
+    run.place(rows, result, columns, lambda i: (Position(name, unit, first + i), left[i]))
 
 
 _JSON_ESCAPES = r'["\\\x00-\x1f]'
