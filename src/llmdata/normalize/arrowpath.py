@@ -197,19 +197,18 @@ def _arrow_meta(table, consumed: frozenset, kept, raw):
 
 
 def is_plain_jsonl(path: Path) -> bool:
-    """Uncompressed, BOM-less JSON Lines: what pyarrow's JSON reader parses exactly like we do."""
+    """Uncompressed, BOM-less JSON Lines (its whole first line a JSON object): what pyarrow's JSON reader parses
+    exactly like we do, and what the record path's reader reads as JSON Lines."""
+    from .readers import is_json
+
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
+            if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or \
+                    head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd") or not head.lstrip()[:1] == b"{":
+                return False
+            fh.seek(0)
+            first_line = fh.readline(64 << 20)  # the whole line, as the record path's reader reads it
     except OSError:
         return False
-    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd"):
-        return False
-    first_line = head.split(b"\n", 1)[0].strip()
-    if not first_line.startswith(b"{"):
-        return False
-    try:
-        orjson.loads(first_line)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+    return first_line.lstrip()[:1] == b"{" and is_json(first_line)
