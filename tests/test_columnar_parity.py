@@ -353,6 +353,38 @@ MOSS_TIED_TURNS = [{"conversation_id": "a", "meta_instruction": 5, "chat": {"tur
                                                                              "t1": {"Human": "q", "MOSS": 9}}}]
 MOSS_TEXT_TURNS = [{"conversation_id": "c", "chat": {"turn_1": "hi"}}, {"conversation_id": "d", "chat": {"turn_2": "x"}}]
 
+def _node(text, role, rank=None, replies=(), **more):
+    return {"text": text, "role": role, "rank": rank, "replies": None if replies is None else list(replies), **more}
+
+
+OASST = [
+    {"message_tree_id": "t1", "tree_state": "ready", "prompt": _node("q", "prompter", replies=[
+        _node("a2", "assistant", 1, [_node("q2", "prompter", replies=[_node("b", "assistant", 0)])]),
+        _node("a1", "assistant", 0, [_node("q3", "prompter")]),
+        _node("a3", "assistant", None)])},
+    {"message_tree_id": "t2", "tree_state": "ready", "prompt": _node("q", "prompter", replies=[
+        _node("x", "assistant", 0, deleted=True), _node("y", "assistant", 1), _node("z", "assistant", 1),
+        _node(" ", "assistant", 2), _node("w", "assistant", 3, review_result=False),
+        _node("v", "critic", 4), _node("u", "assistant", 5.5)])},
+    {"message_tree_id": "t3", "tree_state": "ready", "prompt": _node("q", "prompter")},
+    {"message_tree_id": "t4", "tree_state": "ready", "prompt": _node("q", "assistant", replies=[_node("a", "assistant")])},
+    {"message_tree_id": "t5", "tree_state": "ready", "prompt": _node(" ", "prompter", replies=[_node("a", "assistant")])},
+    {"message_tree_id": "t6", "tree_state": "ready", "prompt": None},
+    {"message_tree_id": "t7", "tree_state": "ready", "prompt": _node("q", "prompter", replies=[
+        _node("same", "assistant", 0), _node("same", "assistant", 1)])},
+    {"message_tree_id": "", "tree_state": "ready", "prompt": _node("q", "prompter", replies=[
+        _node("a", "assistant", 0, [_node("q2", "prompter", replies=[_node("b", "assistant", 1),
+                                                                     _node("c", "assistant", 0)])]),
+        _node("d", "assistant", 1, deleted=False, review_result=True)])},
+    {"tree_state": "ready", "prompt": _node("q", "prompter", replies=[_node("a", "assistant", 0, replies=None)])},
+    {"message_tree_id": None, "prompt": {"role": "prompter", "replies": [_node("a", "assistant")]}},
+]
+OASST_INT_IDS = [{"message_tree_id": 0, "prompt": _node("q", "prompter", replies=[_node("a", "assistant", 0),
+                                                                                  _node("b", "assistant", 1)])},
+                 {"message_tree_id": 7, "prompt": _node("q", "prompter", replies=[_node("a", "assistant", 0),
+                                                                                  _node("b", "assistant", 1)])}]
+OASST_ODD = [{"message_tree_id": "o", "prompt": _node("q", "prompter", replies=[_node("a", "assistant", "first")])}]
+
 SEED_NUMBER_INPUT = [{"id": 1, "instruction": "i", "instances": [{"input": 1, "output": "o"}]}]
 
 CASES = {
@@ -393,13 +425,15 @@ CASES = {
                                        {"instruction": "text", "output": "reply"})],
     "moss": [(MOSS, {}), (MOSS, {"system": False, "inner_thoughts": True}),
              (MOSS_TIED_TURNS, {}), (MOSS_TEXT_TURNS, {})],
+    "oasst1": [(OASST, {}), (OASST, {"paths": "all"}), (OASST_INT_IDS, {}), (OASST_ODD, {})],
+    "oasst1-pairs": [(OASST, {}), (OASST_INT_IDS, {}), (OASST_ODD, {})],
     "alpaca": [([{"instruction": " q ", "input": "\u3000", "output": "a"}, {"instruction": "", "output": "x"},
                  {"instruction": "q", "output": "a", "id": "meta"}], {})],
 }
 
 # cases whose every row the twins leave to the record function (types they do not decide)
 ALL_LEFT = (SHAREGPT_ODD_TYPES, SHAREGPT_WRONG_TYPES, MEDICAL_NUMBERS, ULTRACHAT_IDS, SEED_NUMBER_INPUT, MOSS_TIED_TURNS,
-            MOSS_TEXT_TURNS)
+            MOSS_TEXT_TURNS, OASST_ODD)
 
 
 def _outputs(directory):
@@ -702,3 +736,43 @@ def test_json_array_split_gives_the_items_json_gives_on_random_arrays(tmp_path):
         got = [json.loads(line) for lines, _ in jsonarray.items(path, rng.randint(5, 60))
                for line in bytes(lines).split(b"\n")]
         assert got == items, text
+
+
+@pytest.mark.parametrize("name,options", [("oasst1", {}), ("oasst1", {"paths": "all"}), ("oasst1-pairs", {})])
+def test_tree_twins_match_the_record_functions_on_random_trees(tmp_path, monkeypatch, name, options):
+    """Random trees: ranks missing, tied or fractional, nodes deleted, unreviewed, blank or of other roles."""
+    import random
+
+    rng = random.Random(13)
+
+    def tree(depth):
+        role = rng.choice(["prompter", "assistant", "assistant", "prompter", "moderator"])
+        node = {"text": rng.choice([" ", "a", "a"] + [f"t{k}" for k in range(30)]), "role": role,
+                "rank": rng.choice([None, 0, 1, 1, 2, 0.5]), "deleted": rng.random() < 0.1,
+                "review_result": rng.random() > 0.1}
+        if depth < 4 and rng.random() < 0.8:
+            node["replies"] = [tree(depth + 1) for _ in range(rng.randint(0, 3))]
+        return node
+
+    records = [{"message_tree_id": f"t{i}", "prompt": {**tree(0), "role": rng.choice(["prompter"] * 5 + ["x"])}}
+               for i in range(400)]
+    raw = tmp_path / "trees.jsonl"
+    raw.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    calls = _spy(monkeypatch, name)
+    fast = _run(tmp_path, name, raw, "jsonl", options, "fast")
+    _reference(monkeypatch, name)
+    assert fast == _run(tmp_path, name, raw, "jsonl", options, "slow")
+    assert sum(calls) == fast[2]["written"] > 10  # the twin itself converted every tree that makes rows
+
+
+def test_json_lines_with_a_long_first_line_read_as_json_lines(tmp_path, monkeypatch):
+    """A first line longer than a read buffer (8 KiB) is still JSON Lines: line positions, and the fast path."""
+    long = {"id": "long", "conversations": [T, {"from": "gpt", "value": "x" * 20_000}]}
+    raw = tmp_path / "data.json"
+    raw.write_text("\n".join(json.dumps(r) for r in [long, *SHAREGPT[:3]]) + "\n")
+    assert arrowpath.is_plain_jsonl(raw)
+    calls = _spy(monkeypatch, "sharegpt")
+    fast = _run(tmp_path, "sharegpt", raw, "json", {}, "fast")
+    assert sum(calls) == 4 and [r["id"] for r in fast[0]] == ["long", "a1", "7", "data.json:4"]
+    _reference(monkeypatch, "sharegpt")
+    assert _run(tmp_path, "sharegpt", raw, "json", {}, "slow") == fast
