@@ -72,6 +72,29 @@ def _conversational(rng, i, text):
             "score_chosen": float(rng.randint(6, 10)), "score_rejected": float(rng.randint(1, 5))}
 
 
+def _tree(rng, i, text):
+    def node(role, depth):
+        out = {"message_id": f"{i}-{depth}-{rng.random():.6f}", "text": text(rng.randint(10, 80)), "role": role,
+               "lang": "en", "review_result": True, "deleted": False, "rank": None, "replies": []}
+        if depth < 3:
+            other = "assistant" if role == "prompter" else "prompter"
+            for r in range(rng.randint(1 if depth == 0 else 0, 3)):
+                child = node(other, depth + 1)
+                child["rank"] = r if other == "assistant" else None
+                out["replies"].append(child)
+        return out
+    return {"message_tree_id": f"tree-{i}", "tree_state": "ready_for_export", "prompt": node("prompter", 0)}
+
+
+_TREE_WALK = """
+ROLE = {"prompter": "user", "assistant": "assistant"}
+def usable(n):
+    return n and n["text"] and n["text"].strip() and n["role"] in ROLE and not n["deleted"]
+def replies(n):
+    return sorted((r for r in n["replies"] or [] if usable(r)),
+                  key=lambda r: (r["rank"] is None, r["rank"] if r["rank"] is not None else 0))
+"""
+
 _LOAD_HEAD = """
 import re
 import datasets
@@ -251,6 +274,38 @@ def convert(r):
             "rejected": [m("assistant", s[-1]["text"])], "score_chosen": float(s[0]["pm_score"]),
             "score_rejected": float(s[-1]["pm_score"])}
 ds = ds.map(convert, remove_columns=ds.column_names)
+"""),
+    "oasst1": Layout("oasst1", _tree, _TREE_WALK + """
+def convert(r):
+    path, node = [], r["prompt"]
+    while node:
+        path.append(m(ROLE[node["role"]], node["text"]))
+        kids = replies(node)
+        node = kids[0] if kids else None
+    while path and path[-1]["role"] != "assistant":
+        path.pop()
+    return {"messages": path}
+ds = ds.map(convert, remove_columns=["prompt"])
+"""),
+    "oasst1-pairs": Layout("oasst1-pairs", _tree, _TREE_WALK + """
+def pairs(node, prefix, out):
+    here = prefix + [m(ROLE[node["role"]], node["text"])]
+    kids = replies(node)
+    if node["role"] == "prompter":
+        ranked = [c for c in kids if c["role"] == "assistant" and c["rank"] is not None]
+        for worse in ranked[1:]:
+            if worse["rank"] > ranked[0]["rank"]:
+                out.append((here, ranked[0], worse))
+    for c in kids:
+        pairs(c, here, out)
+def convert(batch):
+    out = []
+    for tree in batch["prompt"]:
+        pairs(tree, [], out)
+    return {"prompt": [p for p, _, _ in out], "chosen": [[m("assistant", b["text"])] for _, b, _ in out],
+            "rejected": [[m("assistant", w["text"])] for _, _, w in out],
+            "score_chosen": [-float(b["rank"]) for _, b, _ in out], "score_rejected": [-float(w["rank"]) for _, _, w in out]}
+ds = ds.map(convert, batched=True, remove_columns=ds.column_names)
 """),
     "conversational-preference": Layout("conversational-preference", _conversational, """
 def convert(r):
