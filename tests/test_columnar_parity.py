@@ -1,10 +1,13 @@
 """The columnar twins give exactly what the record functions give: rows, ids, meta, rejects and their reasons.
 
-Every converter with a twin is run three ways on the same records, malformed
-ones included: the JSON Lines fast path (pyarrow's reader + the table twin),
-the record path with the batch twin (a JSON array), and the reference (the
+Every converter is run four ways on the same records, malformed ones
+included: the JSON Lines fast path (pyarrow's reader + the table twin), the
+JSON array fast path (the array cut into JSON Lines), the record path with
+the batch twin (a gzipped array, read by ijson), and the reference (the
 record function alone, twins removed). Chunks are made tiny so that a file
-mixes chunks the twin converts with chunks it hands back.
+mixes chunks the twin converts with chunks it hands back. Random inputs check
+the parts where exactness is subtle: transcript marks, whitespace, JSON
+array structure, trees.
 """
 
 from __future__ import annotations

@@ -53,13 +53,16 @@ def _line_chunks(path: Path, size: int):
 
 def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
                          strict: bool, progress=None) -> SplitCounts:
-    """Parse JSON Lines with pyarrow's JSON reader and convert whole chunks through the converter's table twin.
+    """Parse chunks of JSON Lines with pyarrow's JSON reader and convert them through the converter's table twin.
 
-    A chunk is a run of whole lines (16 MiB). Its rows map to its lines only
-    when it has no blank line, which is checked by counting; a chunk pyarrow
-    cannot read as one table (a malformed line, a type change, a blank line,
-    invalid UTF-8) or the twin declines goes through the record path, and the
-    rows a twin leaves are parsed from their lines by the record path's parser.
+    A chunk is a run of whole lines (16 MiB), or of a JSON array's items. Its
+    rows map to its lines only when it has no blank line, which is checked by
+    counting; a chunk pyarrow cannot read as one table (a malformed line, a
+    type change, a blank line, invalid UTF-8) or the twin declines goes through
+    the record path, and the rows a twin leaves are parsed from their lines by
+    the record path's parser. The next chunk is read and parsed on a thread
+    while this one is converted and written (pyarrow's reader releases the
+    GIL), one chunk ahead at most.
     """
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
@@ -79,17 +82,39 @@ def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str,
         raise
 
 
+def _parsed(chunks):
+    """(chunk, rows, table) for each (chunk, rows): the table parsed by pyarrow (None when it cannot read it)."""
+    from .converters.columnar import read_jsonl
+
+    for chunk, rows in chunks:
+        yield chunk, rows, read_jsonl(chunk)
+
+
+def _ahead(items):
+    """``items``, each made on a worker thread while the one before is used: reading overlaps converting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items, end = iter(items), object()
+    with ThreadPoolExecutor(1, thread_name_prefix="llmdata-read") as pool:
+        future = pool.submit(next, items, end)
+        while (item := future.result()) is not end:
+            future = pool.submit(next, items, end)
+            yield item
+
+
 def _jsonl_file(run: _SplitRun, path: Path, name: str, progress) -> None:
     import io
 
     from .readers import iter_jsonl, parse_line
 
+    def chunks():
+        for block, end in _line_chunks(path, CHUNK):
+            yield memoryview(block)[:end], block.count(b"\n", 0, end) + (block[end - 1:end] != b"\n")
+
     line = 0
-    for block, end in _line_chunks(path, CHUNK):
-        lines = block.count(b"\n", 0, end) + (block[end - 1:end] != b"\n")
-        chunk = memoryview(block)[:end]
-        _arrow_chunk(run, chunk, name, "line", line + 1, lines, lambda: iter_jsonl(io.BytesIO(chunk), name, start=line + 1),
-                     parse_line)
+    for chunk, lines, table in _ahead(_parsed(chunks())):
+        _arrow_chunk(run, chunk, table, name, "line", line + 1, lines,
+                     lambda: iter_jsonl(io.BytesIO(chunk), name, start=line + 1), parse_line)
         line += lines
         if progress is not None:
             progress(run.counts.read)
@@ -102,11 +127,11 @@ def _array_file(run: _SplitRun, path: Path, name: str, progress) -> None:
 
     done = 0
     try:
-        for lines, count in jsonarray.items(path, CHUNK):
+        for lines, count, table in _ahead(_parsed(jsonarray.items(path, CHUNK))):
             def whole(lines=lines, first=done):
                 return [(Position(name, "item", first + i), _item(line)) for i, line in enumerate(lines.split(b"\n"))]
 
-            _arrow_chunk(run, lines, name, "item", done, count, whole, _item)
+            _arrow_chunk(run, lines, table, name, "item", done, count, whole, _item)
             done += count
             if progress is not None:
                 progress(run.counts.read)
@@ -125,17 +150,17 @@ def _item(raw: bytes):
         raise jsonarray.Unsplittable("an item orjson does not read") from None
 
 
-def _arrow_chunk(run: _SplitRun, chunk, name: str, unit: str, first: int, rows: int, whole, parse) -> None:
-    """One chunk of JSON Lines through the twin: ``rows`` of them, numbered from ``first`` (lines from 1, array
-    items from 0). ``whole()`` gives its records the record path's way, for a chunk the twin does not take;
-    ``parse`` parses one line for the rows it leaves. Both run before anything of the chunk is counted or written."""
+def _arrow_chunk(run: _SplitRun, chunk, table, name: str, unit: str, first: int, rows: int, whole, parse) -> None:
+    """One chunk of JSON Lines (``table``: as pyarrow read it, or None) through the twin: ``rows`` lines, numbered
+    from ``first`` (lines from 1, array items from 0). ``whole()`` gives its records the record path's way, for a
+    chunk the twin does not take; ``parse`` parses one line for the rows it leaves. Both run before anything of the
+    chunk is counted or written."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .converters.columnar import null_lines, read_jsonl
+    from .converters.columnar import null_lines
     from .readers import Position
 
-    table = read_jsonl(chunk)
     result = None
     if table is not None and table.num_rows == rows:
         nulls = (null_lines(chunk, rows),) if run.conv.table_nulls else ()

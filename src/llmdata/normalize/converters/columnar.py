@@ -23,8 +23,17 @@ a whole table is out of its reach (a column of another type); the pipeline
 then converts that table row by row. Tests check that both paths give the
 same rows, ids, meta and rejects.
 
+This module holds the shared kernels and the batch wrapper; the twins live
+by layout: ``columnar_chat`` (alpaca, turn lists, single Q&A, utterance
+lists, seed tasks), ``columnar_hh`` (Human:/Assistant: transcripts: hh-rlhf,
+pairwise ``prompt_format: hh``, belle-multiturn), ``columnar_moss``,
+``columnar_preference`` (flat fields: pairwise, pku-saferlhf, hc3,
+pairwise-votes, ranked-answers), ``columnar_messages`` on ``columnar_turns``
+(message lists: sharegpt-pairwise, conversational-preference) and
+``columnar_trees`` (oasst1, oasst1-pairs).
+
 Exactness notes: ``utf8_trim_whitespace`` trims the same 29 code points as
-Python's ``str.strip()`` (checked over all of Unicode); ``utf8_lower`` does
+Python's ``str.strip()`` (:data:`SPACES`, checked over all of Unicode); ``utf8_lower`` does
 not lower like ``str.lower()``, so role names are mapped through their
 dictionary by the record path's own function.
 """

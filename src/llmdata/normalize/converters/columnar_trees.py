@@ -50,6 +50,8 @@ def _level(level):
     has_rank = np.zeros(n, dtype=bool) if rank is None or rank.type == pa.null() else _bool(rank.is_valid(), False)
     value = (np.asarray(_np(rank.cast(pa.float64(), safe=False).fill_null(0)), dtype=np.float64)
              if has_rank.any() else np.zeros(n))
+    if pa.types.is_integer(rank.type if rank is not None else pa.null()) and np.abs(value).max(initial=0) > 2**53:
+        return None  # ranks a float would merge: the record function compares them as integers
     return {"usable": usable, "prompter": prompter, "has_rank": has_rank, "rank": value}, text
 
 
