@@ -348,25 +348,22 @@ def null_lines(data, lines: int):
 
 
 def read_jsonl(data):
-    """JSON Lines bytes as a valid Arrow table; None when pyarrow cannot read them as one.
+    """JSON Lines bytes as a valid Arrow table of one chunk; None when pyarrow cannot read them as one.
 
-    Blocks of 4 MiB are parsed on all cores; a line longer than a block is
-    retried as one block. The table is validated in full: pyarrow's JSON reader
-    does not check UTF-8, and (pyarrow 26) a null object as the first item of a
-    list of objects yields list offsets beyond the values.
+    The bytes are parsed as one block: a table of several chunks would be
+    copied whole by the twins' ``combine_chunks`` (more CPU than a parallel
+    parse saves; the fast path parses on a thread of its own anyway). The
+    table is validated in full: pyarrow's JSON reader does not check UTF-8,
+    and (pyarrow 26) a null object as the first item of a list of objects
+    yields list offsets beyond the values.
     """
     import pyarrow as pa
     import pyarrow.json as pj
 
-    errors = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
-    block = 4 << 20
-    for attempt in range(2):
-        try:
-            table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), read_options=pj.ReadOptions(block_size=block))
-            table.validate(full=True)
-            return table
-        except errors as exc:
-            if attempt or "straddling" not in str(exc) or len(data) < block:
-                return None
-            block = len(data) + 1
-    return None
+    try:
+        table = pj.read_json(pa.BufferReader(pa.py_buffer(data)),
+                             read_options=pj.ReadOptions(block_size=max(len(data), 1 << 16) + 1))
+        table.validate(full=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return table
