@@ -779,3 +779,55 @@ def test_json_lines_with_a_long_first_line_read_as_json_lines(tmp_path, monkeypa
     assert sum(calls) == 4 and [r["id"] for r in fast[0]] == ["long", "a1", "7", "data.json:4"]
     _reference(monkeypatch, "sharegpt")
     assert _run(tmp_path, "sharegpt", raw, "json", {}, "slow") == fast
+
+
+def test_meta_built_in_arrow_is_the_record_paths(tmp_path, monkeypatch):
+    """Several extra fields: key order per line, nulls and absent keys, escapes, booleans, floats, nested values,
+    a key that also appears inside a converted field, a key written with a space before its colon."""
+    conv = [T, G]
+    lines = [json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "a", "conversations": conv, "lang": "zh", "n": 1, "ok": True},
+        {"conversations": conv, "id": "b", "lang": "en", "n": -2, "ok": False},
+        {"id": "c", "lang": "en", "conversations": conv, "n": 3, "ok": True},
+        {"lang": "en", "id": "d", "conversations": conv, "n": 4, "ok": True},
+        {"id": "e", "conversations": conv, "lang": None, "n": 5, "ok": True},
+        {"id": "f", "conversations": conv, "n": 6},
+        {"id": "g", "conversations": conv, "lang": 'quote " and \\ and \n', "n": 7, "ok": True},
+        {"id": "h", "conversations": [{"from": "human", "value": "q", "lang": "x"}, G], "lang": "en", "n": 8,
+         "ok": True},
+        {"id": "i", "conversations": conv, "lang": "é", "n": 9, "ok": True, "f": 1.5},
+        {"id": "j", "conversations": conv, "lang": "en", "n": 10, "ok": True, "nested": {"lang": "en"}},
+    ]]
+    lines.append('{"id": "k", "conversations": ' + json.dumps(conv) + ', "lang" : "en", "n": 11, "ok": true}')
+    raw = tmp_path / "data.jsonl"
+    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    calls = _spy(monkeypatch, "sharegpt")
+    fast = _run(tmp_path, "sharegpt", raw, "jsonl", {}, "fast")
+    assert sum(calls) == len(lines)
+    _reference(monkeypatch, "sharegpt")
+    assert fast == _run(tmp_path, "sharegpt", raw, "jsonl", {}, "slow")
+
+
+def test_meta_of_key_orders_and_nulls_matches_on_random_records(tmp_path, monkeypatch):
+    import random
+
+    rng = random.Random(21)
+    records = []
+    for i in range(500):
+        fields = {"id": f"r{i}", "conversations": [T, G], "lang": rng.choice(["en", "zh", "en", "zh", None, 'a"b']),
+                  "n": rng.choice([1, -5, 7, None]), "flag": rng.choice([True, False]), "src": rng.choice(["x", "y"])}
+        keys = [k for k in fields if rng.random() > 0.03 or k == "conversations"]
+        rng.shuffle(keys) if rng.random() < 0.1 else None
+        records.append({k: fields[k] for k in keys})
+    raw = tmp_path / "data.jsonl"
+    raw.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    from llmdata.normalize import arrowmeta
+
+    parsed = []
+    from_lines = arrowmeta._from_lines
+    monkeypatch.setattr(arrowmeta, "_from_lines", lambda kept, *a: parsed.append(len(kept)) or from_lines(kept, *a))
+    calls = _spy(monkeypatch, "sharegpt")
+    fast = _run(tmp_path, "sharegpt", raw, "jsonl", {}, "fast")
+    assert sum(calls) > 400 and 0 < sum(parsed) < sum(calls) - 100  # meta built in Arrow and from lines
+    _reference(monkeypatch, "sharegpt")
+    assert fast == _run(tmp_path, "sharegpt", raw, "jsonl", {}, "slow")

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from . import jsonarray
+from .arrowmeta import arrow_meta
 from .converters import Converter
 from .run import FormatSpec, SplitCounts, _SplitRun
 
@@ -185,40 +186,8 @@ def _arrow_chunk(run: _SplitRun, chunk, table, name: str, unit: str, first: int,
     if result.native_ids is not None:
         ids = pc.coalesce(result.native_ids, ids)
     columns = {"id": ids, "source": pa.array([run.source]).take(pa.array(np.zeros(len(kept), dtype=np.int8))),
-               "meta": _arrow_meta(table, result.consumed, kept, raw), **result.columns}
+               "meta": arrow_meta(table, result.consumed, kept, raw, chunk), **result.columns}
     run.place(rows, result, columns, lambda i: (Position(name, unit, first + i), left[i]))
-
-
-_JSON_ESCAPES = r'["\\\x00-\x1f]'
-
-
-def _arrow_meta(table, consumed: frozenset, kept, raw):
-    """The ``meta`` JSON of the kept rows: the fields the converter did not consume, exactly as orjson writes them.
-
-    Without such fields it is ``{}``; one string or integer field without nulls is
-    assembled in Arrow (a null may be a missing key, and key order is only known
-    from the line); anything else is taken from the line itself.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    extra = [name for name in table.column_names if name not in consumed]
-    if not extra:
-        return pa.array(["{}"]).take(pa.array(np.zeros(len(kept), dtype=np.int8)))
-    if len(extra) == 1:
-        column = table.column(extra[0]).combine_chunks().take(pa.array(kept))
-        head = "{" + orjson.dumps(extra[0]).decode() + ":"
-        if column.null_count == 0 and column.type == pa.string() and \
-                not pc.any(pc.match_substring_regex(column, _JSON_ESCAPES)).as_py():
-            return pc.binary_join_element_wise(head + '"', column, '"}', "")
-        if column.null_count == 0 and pa.types.is_integer(column.type):
-            return pc.binary_join_element_wise(head, column.cast(pa.string()), "}", "")
-    from .readers import parse_line
-
-    dumps = orjson.dumps
-    return [dumps({k: v for k, v in parse_line(raw(i)).items() if k not in consumed}, default=str).decode()
-            for i in kept.tolist()]
 
 
 def is_plain_jsonl(path: Path) -> bool:

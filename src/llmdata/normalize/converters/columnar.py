@@ -117,6 +117,27 @@ def _bool(mask, fill: bool):
     return np.asarray(_np(pc.fill_null(mask, fill)), dtype=bool)
 
 
+def matches(data, at, word: bytes):
+    """Where ``data[at:at + len(word)] == word``, for positions ``at`` known to leave room for the word.
+
+    The last byte rules most positions out (one plain gather); the rest of the word is compared 8 (then 4, 2, 1)
+    bytes at a time on those left, read as integers from an overlapping view of ``data``.
+    """
+    import numpy as np
+
+    hit = data[at + len(word) - 1] == word[-1]
+    left = np.flatnonzero(hit)
+    sure = np.ones(len(left), dtype=bool)
+    done = 0
+    for size, kind in ((8, "<u8"), (4, "<u4"), (2, "<u2"), (1, "<u1")):
+        while len(word) - 1 - done >= size:
+            window = np.ndarray(shape=(len(data) - size + 1,), dtype=kind, buffer=data, strides=(1,))
+            sure &= window[at[left] + done] == np.frombuffer(word[done:done + size], dtype=kind)[0]
+            done += size
+    hit[left] = sure
+    return hit
+
+
 def ranges(starts, lengths):
     """Indices of the spans [start, start + length) one after another, and the offsets of the result."""
     import numpy as np

@@ -14,8 +14,8 @@ with a bare ``Human:`` gets its first mark at its start.
 
 from __future__ import annotations
 
-from .columnar import (ASSISTANT, SPACE_CLASS, USER, Columns, _bool, _leave, _np, _string, blank, messages, ranges, strip,
-                       with_system)
+from .columnar import (ASSISTANT, SPACE_CLASS, USER, Columns, _bool, _leave, _np, _string, blank, matches, messages, ranges,
+                       strip, with_system)
 from .columnar_turns import Turns, first_difference, gather
 
 _MARKS = ((b"\n\nHuman:", USER), (b"\n\nAssistant:", ASSISTANT))
@@ -29,23 +29,6 @@ def _offsets(array, n: int):
 
     kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
     return np.frombuffer(array.buffers()[1], dtype=kind)[array.offset:array.offset + n + 1].astype(np.int64)
-
-
-def _matches(data, at, word: bytes):
-    """Where ``data[at:at + len(word)] == word``, for positions ``at`` known to leave room for the word.
-
-    The bytes are compared 8 (then 4, 2, 1) at a time, read as integers from an overlapping view of ``data``.
-    """
-    import numpy as np
-
-    hit = np.ones(len(at), dtype=bool)
-    done = 0
-    for size, kind in ((8, "<u8"), (4, "<u4"), (2, "<u2"), (1, "<u1")):
-        while len(word) - done >= size and len(data) >= size:
-            window = np.ndarray(shape=(len(data) - size + 1,), dtype=kind, buffer=data, strides=(1,))
-            hit &= window[at + done] == np.frombuffer(word[done:done + size], dtype=kind)[0]
-            done += size
-    return hit
 
 
 def hh_turns(text) -> Turns:
@@ -65,12 +48,12 @@ def hh_turns(text) -> Turns:
     found = []
     for mark, role in _MARKS:
         at = pairs[pairs + len(mark) <= end]
-        at = at[_matches(data, at, mark)]
+        at = at[matches(data, at, mark)]
         found.append((at, np.full(len(at), role, dtype=np.int8), np.full(len(at), len(mark), dtype=np.int64)))
     row_start, row_len = offsets[:-1], offsets[1:] - offsets[:-1]
     valid = _bool(text.is_valid(), False)
     bare = np.flatnonzero(valid & (row_len >= 6))
-    bare = row_start[bare[_matches(data, row_start[bare], b"Human:")]]
+    bare = row_start[bare[matches(data, row_start[bare], b"Human:")]]
     found.append((bare, np.full(len(bare), USER, dtype=np.int8), np.full(len(bare), 6, dtype=np.int64)))
     pos, codes, size = (np.concatenate(parts) for parts in zip(*found))
     order = np.argsort(pos, kind="stable")
