@@ -25,7 +25,7 @@ import recipe_data  # noqa: E402
 from conftest import COMMIT, entry, sha  # noqa: E402
 
 import llmdata  # noqa: E402
-from llmdata.normalize import run  # noqa: E402
+from llmdata.normalize import arrowpath, run  # noqa: E402
 from llmdata.ray_engine import units  # noqa: E402
 from llmdata.store import layout  # noqa: E402
 
@@ -99,7 +99,8 @@ def served(hosts, catalog, monkeypatch):
         format={"produces": "chat", "reader": "json", "converter": "alpaca"}, license="cc-by-4.0")
     catalog(*entries, d)
     monkeypatch.setattr(units, "UNIT_ROWS", 23)  # several tasks per input, cut inside row groups
-    monkeypatch.setattr(run, "BATCH", 16)  # chat-d (read record by record) gets several row groups
+    monkeypatch.setattr(run, "BATCH", 16)  # rows written record by record come in several row groups
+    monkeypatch.setattr(arrowpath, "CHUNK", 2048)  # and so do chat-d's array items, taken a few at a time
     return hosts
 
 

@@ -1,7 +1,10 @@
-"""The JSON Lines fast path: pyarrow's JSON reader and a converter's table twin on chunks of whole lines.
+"""The columnar fast path: pyarrow's JSON reader and a converter's table twin on chunks of JSON Lines.
 
-Used when every input is plain UTF-8 JSON Lines and the converter has a table
-twin; the result is the record path's, row for row (tests/test_columnar_parity.py).
+Used when the converter has a table twin and the reader is JSON: plain UTF-8
+JSON Lines files are read in chunks of whole lines, and files that are one
+JSON array are cut into the same (:mod:`.jsonarray`); any other file of the
+split goes through the record path. The result is the record path's, row for
+row (tests/test_columnar_parity.py).
 """
 
 from __future__ import annotations
@@ -10,15 +13,18 @@ from pathlib import Path
 
 import orjson
 
+from . import jsonarray
+from .arrowmeta import arrow_meta
 from .converters import Converter
 from .run import FormatSpec, SplitCounts, _SplitRun
 
 
 def eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
-    """Plain UTF-8 JSON Lines files and a converter with a table twin: pyarrow's JSON reader can do the parsing."""
+    """A converter with a table twin, a JSON reader and a file pyarrow's JSON reader can take (UTF-8 JSON Lines
+    or a JSON array, uncompressed)."""
     return (conv.table is not None and spec.reader in ("json", "jsonl") and spec.encoding == "utf-8"
             and not spec.options.get("records") and not spec.options.get("subject_from")
-            and all(is_plain_jsonl(path) for path, _ in inputs))
+            and any(is_plain_jsonl(path) or jsonarray.is_plain_array(path) for path, _ in inputs))
 
 
 CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
@@ -54,56 +60,132 @@ def _line_chunks(path: Path, size: int, start: int = 0, end: int | None = None):
 
 def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str, directory: Path,
                          strict: bool, progress=None) -> SplitCounts:
-    """Parse JSON Lines with pyarrow's JSON reader and convert whole chunks through the converter's table twin.
+    """Parse chunks of JSON Lines with pyarrow's JSON reader and convert them through the converter's table twin.
 
-    A chunk is a run of whole lines (16 MiB). Its rows map to its lines only
-    when it has no blank line, which is checked by counting; a chunk pyarrow
-    cannot read as one table (a malformed line, a type change, a blank line,
-    invalid UTF-8) or the twin declines goes through the record path, and the
-    rows a twin leaves are parsed from their lines by the record path's parser.
+    A chunk is a run of whole lines (16 MiB), or of a JSON array's items. Its
+    rows map to its lines only when it has no blank line, which is checked by
+    counting; a chunk pyarrow cannot read as one table (a malformed line, a
+    type change, a blank line, invalid UTF-8) or the twin declines goes through
+    the record path, and the rows a twin leaves are parsed from their lines by
+    the record path's parser. The next chunk is read and parsed on a thread
+    while this one is converted and written (pyarrow's reader releases the
+    GIL), one chunk ahead at most.
     """
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
         for path, name in inputs:
-            consume_lines(run, path, name, progress=progress)
+            consume_file(run, path, name, progress)
         return run.finish(split)
     except BaseException:
         run.writer.abort()
         raise
 
 
+def consume_file(run: _SplitRun, path: Path, name: str, progress=None) -> None:
+    """One whole raw file through the twin: JSON Lines by lines, a JSON array by items, anything else record by
+    record (the Ray engine's whole-file units take this too)."""
+    if is_plain_jsonl(path):
+        consume_lines(run, path, name, progress=progress)
+    elif jsonarray.is_plain_array(path):
+        _array_file(run, path, name, progress)
+    else:
+        from .readers import read_records
+
+        spec = run.spec
+        run.consume(read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options),
+                    progress)
+
+
+def _parsed(chunks):
+    """(chunk, rows, table) for each (chunk, rows): the table parsed by pyarrow (None when it cannot read it)."""
+    from .converters.columnar import read_jsonl
+
+    for chunk, rows in chunks:
+        yield chunk, rows, read_jsonl(chunk)
+
+
+def _ahead(items):
+    """``items``, each made on a worker thread while the one before is used: reading overlaps converting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items, end = iter(items), object()
+    with ThreadPoolExecutor(1, thread_name_prefix="llmdata-read") as pool:
+        future = pool.submit(next, items, end)
+        while (item := future.result()) is not end:
+            future = pool.submit(next, items, end)
+            yield item
+
+
 def consume_lines(run: _SplitRun, path: Path, name: str, start: int = 0, end: int | None = None, line: int = 0,
                   progress=None) -> None:
-    """The lines of ``path`` (or of its bytes ``start:end``, after ``line`` lines) through the twin, in chunks."""
-    for block, used in _line_chunks(path, CHUNK, start, end):
-        lines = block.count(b"\n", 0, used) + (block[used - 1:used] != b"\n")
-        _arrow_chunk(run, block, used, name, line, lines)
+    """The lines of ``path`` (or of its bytes ``start:end``, after ``line`` lines) through the twin, in chunks;
+    the Ray engine hands each task such a byte range."""
+    import io
+
+    from .readers import iter_jsonl, parse_line
+
+    def chunks():
+        for block, used in _line_chunks(path, CHUNK, start, end):
+            yield memoryview(block)[:used], block.count(b"\n", 0, used) + (block[used - 1:used] != b"\n")
+
+    for chunk, lines, table in _ahead(_parsed(chunks())):
+        _arrow_chunk(run, chunk, table, name, "line", line + 1, lines,
+                     lambda: iter_jsonl(io.BytesIO(chunk), name, start=line + 1), parse_line)
         line += lines
         if progress is not None:
             progress(run.counts.read)
 
 
-def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, lines: int) -> None:
-    """One chunk of JSON Lines, ``block[:end]`` (its first line is line ``first + 1`` of the file), through the twin."""
-    import io
+def _array_file(run: _SplitRun, path: Path, name: str, progress) -> None:
+    """A JSON array's items through the twin, block by block; where the split stops (see :mod:`.jsonarray`),
+    the record path's reader takes the file over from the first item not yet converted."""
+    from .readers import Position, read_records
 
+    done = 0
+    try:
+        for lines, count, table in _ahead(_parsed(jsonarray.items(path, CHUNK))):
+            def whole(lines=lines, first=done):
+                return [(Position(name, "item", first + i), _item(line)) for i, line in enumerate(lines.split(b"\n"))]
+
+            _arrow_chunk(run, lines, table, name, "item", done, count, whole, _item)
+            done += count
+            if progress is not None:
+                progress(run.counts.read)
+    except jsonarray.Unsplittable:
+        spec = run.spec
+        records = read_records(path, spec.reader, name=name, encoding=spec.encoding, options=spec.options)
+        run.consume((item for item in records if item[0].number >= done), progress)
+
+
+def _item(raw: bytes):
+    """An array item's value, as the record path's reader (ijson) gives it; what orjson does not parse as it
+    would (NaN, a damaged file ...) is left to that reader."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise jsonarray.Unsplittable("an item orjson does not read") from None
+
+
+def _arrow_chunk(run: _SplitRun, chunk, table, name: str, unit: str, first: int, rows: int, whole, parse) -> None:
+    """One chunk of JSON Lines (``table``: as pyarrow read it, or None) through the twin: ``rows`` lines, numbered
+    from ``first`` (lines from 1, array items from 0). ``whole()`` gives its records the record path's way, for a
+    chunk the twin does not take; ``parse`` parses one line for the rows it leaves. Both run before anything of the
+    chunk is counted or written."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .converters.columnar import read_jsonl
-    from .readers import Position, iter_jsonl, parse_line
+    from .converters.columnar import null_lines
+    from .readers import Position
 
-    chunk = memoryview(block)[:end]
-    table = read_jsonl(chunk)
     result = None
-    if table is not None and table.num_rows == lines:
-        result = run.conv.table(table, run.spec.options)
+    if table is not None and table.num_rows == rows:
+        nulls = (null_lines(chunk, rows),) if run.conv.table_nulls else ()
+        result = run.conv.table(table, run.spec.options, *nulls)
     if result is None:
-        run.consume(iter_jsonl(io.BytesIO(chunk), name, start=first + 1))
+        run.consume(whole())
         return
     import numpy as np
 
-    run.counts.read += lines
     split_lines = None
 
     def raw(i: int) -> bytes:
@@ -112,62 +194,30 @@ def _arrow_chunk(run: _SplitRun, block: bytes, end: int, name: str, first: int, 
             split_lines = bytes(chunk).split(b"\n")
         return split_lines[i]
 
-    kept = np.setdiff1d(np.arange(lines), np.asarray(result.leave, dtype=np.int64))
-    numbers = pa.array(kept + first + 1).cast(pa.string())
-    ids = pc.binary_join_element_wise(f"{name}:", numbers, "")
+    left = {i: parse(raw(i)) for i in result.leave}
+    run.counts.read += rows
+    kept = np.setdiff1d(np.arange(rows), np.asarray(result.leave, dtype=np.int64))
+    ids = pc.binary_join_element_wise(f"{name}:", pa.array(kept + first).cast(pa.string()), "")
     if result.native_ids is not None:
         ids = pc.coalesce(result.native_ids, ids)
     columns = {"id": ids, "source": pa.array([run.source]).take(pa.array(np.zeros(len(kept), dtype=np.int8))),
-               "meta": _arrow_meta(table, result.consumed, kept, raw), **result.columns}
-    run.place(lines, result, columns, lambda i: (Position(name, "line", first + i + 1), parse_line(raw(i))))
-
-
-_JSON_ESCAPES = r'["\\\x00-\x1f]'
-
-
-def _arrow_meta(table, consumed: frozenset, kept, raw):
-    """The ``meta`` JSON of the kept rows: the fields the converter did not consume, exactly as orjson writes them.
-
-    Without such fields it is ``{}``; one string or integer field without nulls is
-    assembled in Arrow (a null may be a missing key, and key order is only known
-    from the line); anything else is taken from the line itself.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    extra = [name for name in table.column_names if name not in consumed]
-    if not extra:
-        return pa.array(["{}"]).take(pa.array(np.zeros(len(kept), dtype=np.int8)))
-    if len(extra) == 1:
-        column = table.column(extra[0]).combine_chunks().take(pa.array(kept))
-        head = "{" + orjson.dumps(extra[0]).decode() + ":"
-        if column.null_count == 0 and column.type == pa.string() and \
-                not pc.any(pc.match_substring_regex(column, _JSON_ESCAPES)).as_py():
-            return pc.binary_join_element_wise(head + '"', column, '"}', "")
-        if column.null_count == 0 and pa.types.is_integer(column.type):
-            return pc.binary_join_element_wise(head, column.cast(pa.string()), "}", "")
-    from .readers import parse_line
-
-    dumps = orjson.dumps
-    return [dumps({k: v for k, v in parse_line(raw(i)).items() if k not in consumed}, default=str).decode()
-            for i in kept.tolist()]
+               "meta": arrow_meta(table, result.consumed, kept, raw, chunk), **result.columns}
+    run.place(rows, result, columns, lambda i: (Position(name, unit, first + i), left[i]))
 
 
 def is_plain_jsonl(path: Path) -> bool:
-    """Uncompressed, BOM-less JSON Lines: what pyarrow's JSON reader parses exactly like we do."""
+    """Uncompressed, BOM-less JSON Lines (its whole first line a JSON object): what pyarrow's JSON reader parses
+    exactly like we do, and what the record path's reader reads as JSON Lines."""
+    from .readers import is_json
+
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
+            if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or \
+                    head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd") or not head.lstrip()[:1] == b"{":
+                return False
+            fh.seek(0)
+            first_line = fh.readline(64 << 20)  # the whole line, as the record path's reader reads it
     except OSError:
         return False
-    if head[:2] == b"\x1f\x8b" or head.startswith(b"\xef\xbb\xbf") or head[:4] in (b"PK\x03\x04", b"\x28\xb5\x2f\xfd"):
-        return False
-    first_line = head.split(b"\n", 1)[0].strip()
-    if not first_line.startswith(b"{"):
-        return False
-    try:
-        orjson.loads(first_line)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+    return first_line.lstrip()[:1] == b"{" and is_json(first_line)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import zipfile
 from collections.abc import Iterator
@@ -107,10 +108,7 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
 
 def _first_significant_byte(handle) -> bytes:
     head = handle.peek(4096)[:4096] if hasattr(handle, "peek") else b""
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    stripped = head.lstrip()
-    return stripped[:1]
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
 
 
 def _decode(data: bytes, encoding: str, where: str) -> str:
@@ -232,21 +230,25 @@ def iter_json_document(text: str, name: str) -> Iterator[tuple[Position, object]
 
 def iter_json_auto(handle, name: str, encoding: str = "utf-8") -> Iterator[tuple[Position, object]]:
     """JSON array, JSON Lines or concatenated objects, decided from the bytes."""
-    first = _first_significant_byte(handle)
+    first, head = _first_significant_byte(handle), b""
     if first == b"{":
-        first_line = handle.peek(1 << 20).split(b"\n", 1)[0] if hasattr(handle, "peek") else b""
-        try:
-            orjson.loads(first_line.lstrip(b"\xef\xbb\xbf"))
-            is_jsonl = True
-        except orjson.JSONDecodeError:
-            is_jsonl = False
-        if is_jsonl:
-            yield from iter_jsonl(handle, name, encoding)
+        head = handle.readline()  # the whole first line: a peek sees one buffer (8 KiB) only
+        if is_json(head.lstrip(b"\xef\xbb\xbf")):
+            yield from iter_jsonl(itertools.chain([head], handle), name, encoding)
             return
     if first == b"[" and encoding == "utf-8":
         yield from stream_json_array(handle, name)
         return
-    yield from iter_json_document(_decode(handle.read(), encoding, name), name)
+    yield from iter_json_document(_decode(head + handle.read(), encoding, name), name)
+
+
+def is_json(data: bytes) -> bool:
+    """Whether orjson parses ``data``."""
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def iter_delimited(handle, name: str, delimiter: str, encoding: str = "utf-8", header: bool = True,

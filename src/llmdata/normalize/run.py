@@ -107,26 +107,29 @@ class _SplitRun:
             self.writer.add(fields)
 
     def place(self, n: int, result, columns: dict, left) -> None:
-        """A twin's result for ``n`` rows, written in their order: the rows it converted (``columns``: all of
-        the format's columns for them) and those it left to the row converter (``left(i)`` -> position, record)."""
+        """A twin's result for ``n`` records, written in their order: the rows of the records it converted
+        (``columns``: all of the format's columns for them, ``id`` and ``meta`` one per record) and those it left
+        to the row converter (``left(i)`` -> position, record)."""
         import numpy as np
 
+        columns = per_row(columns, result.rows)
         produced = [(i, rows) for i in result.leave if (rows := self.convert(*left(i)))]
         kept = n - len(result.leave)
         self.counts.written += kept
         if not produced:
             return self.writer.add_columns(columns)
         kept_index = np.setdiff1d(np.arange(n), np.asarray(result.leave, dtype=np.int64))
+        bounds = np.arange(kept + 1) if result.rows is None else np.concatenate([[0], np.cumsum(result.rows)])
         start = 0
         for i, rows in produced:  # rows the row converter kept go between the twin's, where they were read
-            cut = int(np.searchsorted(kept_index, i))
+            cut = int(bounds[np.searchsorted(kept_index, i)])
             if cut > start:
                 self.writer.add_columns(_slice(columns, start, cut))
             for fields in rows:
                 self.writer.add(fields)
             start = cut
-        if start < kept:
-            self.writer.add_columns(_slice(columns, start, kept))
+        if start < bounds[-1]:
+            self.writer.add_columns(_slice(columns, start, int(bounds[-1])))
         return None
 
     def batch(self, items: list) -> None:
@@ -177,6 +180,28 @@ class _SplitRun:
         counts.rows, counts.shards = self.writer.rows, self.writer.shards
         counts.rejects_file = f"{split}.rejects.jsonl" if self.writer.rejects else None
         return counts
+
+
+def per_row(columns: dict, rows) -> dict:
+    """``id``, ``source`` and ``meta`` (one per record) repeated for each row of a record that made ``rows`` of
+    them; the ids of a record with several rows get ``#0``, ``#1`` ... as the row converter gives them."""
+    if rows is None:
+        return columns
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = np.asarray(rows, dtype=np.int64)
+    parent = pa.array(np.repeat(np.arange(len(rows)), rows))
+    starts = np.cumsum(rows) - rows
+    number = pa.array(np.arange(int(rows.sum())) - np.repeat(starts, rows)).cast(pa.string())
+    out = dict(columns)
+    for name in ("id", "source", "meta"):
+        values = columns[name]
+        out[name] = (pa.array(values, pa.string()) if isinstance(values, list) else values).take(parent)
+    several = pa.array(np.repeat(rows > 1, rows))
+    out["id"] = pc.if_else(several, pc.binary_join_element_wise(out["id"], number, "#"), out["id"])
+    return out
 
 
 def _slice(columns: dict, start: int, stop: int) -> dict:

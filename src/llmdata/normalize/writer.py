@@ -1,8 +1,10 @@
 """Write normalized rows as Parquet shards, and rejects as JSON Lines, into a work directory.
 
 Rows are buffered per column and flushed in batches, so memory stays bounded
-by the batch, not the dataset. The caller publishes the directory by rename
-once every split is complete.
+by the batch, not the dataset. A batch is encoded and compressed on a writer
+thread while the next one is converted (pyarrow releases the GIL there); one
+batch waits at most, and an error there is raised by the next call. The
+caller publishes the directory by rename once every split is complete.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class SplitWriter:
         self._shard_rows = 0
         self._rejects = None
         self.rejects = 0
+        self._pool = None
+        self._pending = None
 
     def add(self, row: dict) -> None:
         for column in self.columns:
@@ -76,6 +80,20 @@ class SplitWriter:
         self._write(table)
 
     def _write(self, table) -> None:
+        """Hand ``table`` to the writer thread, once the one before it is written."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="llmdata-write")
+        self._wait()
+        self._pending = self._pool.submit(self._write_now, table)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _write_now(self, table) -> None:
         import pyarrow.parquet as pq
 
         count = table.num_rows
@@ -97,6 +115,7 @@ class SplitWriter:
 
     def close(self) -> None:
         self._flush()
+        self._finish_thread()
         if not self.shards:  # an empty split still gets a readable shard: the schema and no row group at all
             import pyarrow.parquet as pq
 
@@ -107,7 +126,19 @@ class SplitWriter:
         if self._rejects is not None:
             self._rejects.close()
 
+    def _finish_thread(self) -> None:
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
     def abort(self) -> None:
+        try:
+            self._finish_thread()
+        except Exception:  # noqa: BLE001 - aborting: the error that made us abort is the one raised
+            pass
         self._close_shard()
         if self._rejects is not None:
             self._rejects.close()

@@ -95,9 +95,11 @@ def convert_unit(unit: dict, spec: FormatSpec, source: str, strict: bool, work: 
     run = pipeline._SplitRun(split_conv, split_spec, source, split, folder, strict)
     path, name = Path(unit["path"]), unit["name"]
     try:
-        if arrowpath.eligible(split_conv, split_spec, [(path, name)]):  # the local engine's JSONL fast path
-            arrowpath.consume_lines(run, path, name, unit["start"], None if unit["end"] < 0 else unit["end"],
-                                    unit["line"])
+        if arrowpath.eligible(split_conv, split_spec, [(path, name)]):  # the local engine's columnar path
+            if unit["end"] < 0:
+                arrowpath.consume_file(run, path, name)
+            else:  # a byte range of plain JSON Lines
+                arrowpath.consume_lines(run, path, name, unit["start"], unit["end"], unit["line"])
         else:
             run.consume(pipeline.with_subjects(_records(unit, split_spec), split_spec))
         counts = run.finish(split)

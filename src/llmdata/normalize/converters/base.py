@@ -55,7 +55,7 @@ class Row:
 ConvertFn = Callable[[dict, dict], Iterable[Row]]
 # Columnar twins (see .columnar): a batch of records, or an Arrow table, -> Columns (kept rows + rows left to ``fn``)
 BatchFn = Callable[[list[dict], dict], "object | None"]
-TableFn = Callable[[object, dict], "object | None"]
+TableFn = Callable[..., "object | None"]  # (table, options) or, with ``table_nulls``, (table, options, nulls)
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,8 @@ class Converter:
     batch: BatchFn | None = None  # columnar twin of ``fn`` on a batch of records: same output
     table: TableFn | None = None  # columnar twin on an Arrow table from pyarrow's JSON reader
     tables: dict = field(default_factory=dict)  # retrieval layouts: table name -> Converter
+    # the table twin is also told, per row, whether its JSON holds a null: Arrow shows a null and an absent key alike
+    table_nulls: bool = False
 
     @property
     def option_names(self) -> frozenset[str]:
@@ -124,14 +126,15 @@ REGISTRY: dict[str, Converter] = {}
 
 def converter(name: str, produces: Format, version: int = 1, *, options: Iterable[Option] = (),
               readers: Iterable[str] = (), reader_options: dict | None = None, batch: BatchFn | None = None,
-              table: TableFn | None = None, doc: str | None = None) -> Callable[[ConvertFn], ConvertFn]:
+              table: TableFn | None = None, table_nulls: bool = False,
+              doc: str | None = None) -> Callable[[ConvertFn], ConvertFn]:
     """Declare a converter under the name catalog entries use; the decorated function is its record function."""
 
     def register(fn: ConvertFn) -> ConvertFn:
         if name in REGISTRY:
             raise ValueError(f"converter {name!r} is declared twice")
         REGISTRY[name] = Converter(name, produces, version, fn, (doc or fn.__doc__ or "").strip(), tuple(options),
-                                   tuple(readers), dict(reader_options or {}), batch, table)
+                                   tuple(readers), dict(reader_options or {}), batch, table, table_nulls=table_nulls)
         return fn
 
     return register

@@ -7,7 +7,10 @@ import re
 from .base import (DEFAULT_ROLES, Option, Reject, Row, check_chat, column, converter, flag, map_role, msg, need_str,
                    role_map, system_turn)
 from .columnar import table_batch
-from .columnar_chat import alpaca_batch, alpaca_table, openai_table, pairs_table, sharegpt_table
+from .columnar_hh import belle_table
+from .columnar_moss import moss_table
+from .columnar_chat import (alpaca_batch, alpaca_table, openai_table, pairs_table, qa_table, seed_table, sharegpt_table,
+                            ultrachat_table)
 
 
 def _alpaca_messages(record: dict, o: dict, used: set[str]) -> list[dict]:
@@ -46,7 +49,7 @@ def alpaca(record: dict, o: dict):
     yield Row({"messages": messages}, used)
 
 
-@converter("medical-qa", "chat", options=(
+@converter("medical-qa", "chat", table=qa_table, batch=table_batch(qa_table), options=(
     column("question", "ask", "field holding the question"),
     column("answer", "answer", "field holding the answer"),
 ))
@@ -70,7 +73,7 @@ def _objects(record: dict, key: str, *, required: bool = True) -> list[dict]:
     return items
 
 
-@converter("seed-tasks", "chat")
+@converter("seed-tasks", "chat", table=seed_table, batch=table_batch(seed_table))
 def seed_tasks(record: dict, o: dict):
     """Self-instruct seed tasks: instruction + instances [{input, output}]; one row per instance."""
     instruction = need_str(record, "instruction")
@@ -164,7 +167,7 @@ def _transcript(text: str, marks: re.Pattern, first: str, field: str, mark: str)
 _BELLE_TURN = re.compile(r"(?:^|\n)\s*(Human|Assistant)\s*[:：]")
 
 
-@converter("belle-multiturn", "chat", options=(
+@converter("belle-multiturn", "chat", table=belle_table, batch=table_batch(belle_table), options=(
     column("instruction", "instruction", "field holding the 'Human: ... Assistant:' text"),
     column("output", "output", "field holding the last reply"),
 ))
@@ -216,7 +219,7 @@ def _moss_text(value: object) -> str:
     return "" if text == "None" else text
 
 
-@converter("moss", "chat", options=(
+@converter("moss", "chat", table=moss_table, batch=table_batch(moss_table, nulls=True), table_nulls=True, options=(
     flag("system", True, "keep meta_instruction as the system message"),
     flag("inner_thoughts", False, "put the inner thoughts before a plugin command"),
 ))
@@ -266,7 +269,7 @@ def _unprefixed(text: str, prefix: str, index: int) -> str:
     return body[len(prefix):].strip()
 
 
-@converter("ultrachat", "chat", options=(
+@converter("ultrachat", "chat", table=ultrachat_table, batch=table_batch(ultrachat_table), options=(
     column("messages", "data", "field holding the alternating user / assistant utterances"),
     Option("prefixes", {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 2, "maxItems": 2},
            "the user and the assistant prefix every utterance starts with, removed (HuatuoGPT: ['问：', '答：'])"),

@@ -23,37 +23,53 @@ a whole table is out of its reach (a column of another type); the pipeline
 then converts that table row by row. Tests check that both paths give the
 same rows, ids, meta and rejects.
 
+This module holds the shared kernels and the batch wrapper; the twins live
+by layout: ``columnar_chat`` (alpaca, turn lists, single Q&A, utterance
+lists, seed tasks), ``columnar_hh`` (Human:/Assistant: transcripts: hh-rlhf,
+pairwise ``prompt_format: hh``, belle-multiturn), ``columnar_moss``,
+``columnar_preference`` (flat fields: pairwise, pku-saferlhf, hc3,
+pairwise-votes, ranked-answers), ``columnar_messages`` on ``columnar_turns``
+(message lists: sharegpt-pairwise, conversational-preference) and
+``columnar_trees`` (oasst1, oasst1-pairs).
+
 Exactness notes: ``utf8_trim_whitespace`` trims the same 29 code points as
-Python's ``str.strip()`` (checked over all of Unicode); ``utf8_lower`` does
+Python's ``str.strip()`` (:data:`SPACES`, checked over all of Unicode); ``utf8_lower`` does
 not lower like ``str.lower()``, so role names are mapped through their
 dictionary by the record path's own function.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .base import DEFAULT_ROLES, ROLES
 
 USER, ASSISTANT, SYSTEM = ROLES.index("user"), ROLES.index("assistant"), ROLES.index("system")
+# The code points str.isspace() holds: what str.strip() trims and what the re module's \s matches (tests check it).
+SPACES = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
+          0x2029, 0x202F, 0x205F, 0x3000)
+SPACE_CLASS = "[" + "".join(f"\\x{{{c:x}}}" for c in SPACES) + "]"  # the same as an RE2 character class
 
 
 @dataclass
 class Columns:
     """What a twin made of a batch: the converted rows' columns, and the rows left to the record function.
 
-    ``columns`` hold the kept rows only (Arrow arrays named as the format's columns);
-    ``leave`` are row indices in the batch; ``native_ids`` (kept rows, null where
-    none) become row ids; ``consumed`` are the raw fields the conversion used:
-    every other field lands in ``meta``.
+    ``columns`` hold the rows made of the kept records only (Arrow arrays named
+    as the format's columns); ``leave`` are record indices in the batch;
+    ``native_ids`` (kept records, null where none) become row ids; ``consumed``
+    are the raw fields the conversion used: every other field lands in
+    ``meta``. ``rows`` (kept records) says how many rows each one made when a
+    record can make several (None: one each); their ids get ``#0``, ``#1`` ...
     """
 
     columns: dict
     leave: list[int]
     consumed: frozenset[str]
     native_ids: object = None
-    extra: dict = field(default_factory=dict)
+    rows: object = None
 
 
 # --- kernels -------------------------------------------------------------------------------------------------------
@@ -101,6 +117,27 @@ def _bool(mask, fill: bool):
     return np.asarray(_np(pc.fill_null(mask, fill)), dtype=bool)
 
 
+def matches(data, at, word: bytes):
+    """Where ``data[at:at + len(word)] == word``, for positions ``at`` known to leave room for the word.
+
+    The last byte rules most positions out (one plain gather); the rest of the word is compared 8 (then 4, 2, 1)
+    bytes at a time on those left, read as integers from an overlapping view of ``data``.
+    """
+    import numpy as np
+
+    hit = data[at + len(word) - 1] == word[-1]
+    left = np.flatnonzero(hit)
+    sure = np.ones(len(left), dtype=bool)
+    done = 0
+    for size, kind in ((8, "<u8"), (4, "<u4"), (2, "<u2"), (1, "<u1")):
+        while len(word) - 1 - done >= size:
+            window = np.ndarray(shape=(len(data) - size + 1,), dtype=kind, buffer=data, strides=(1,))
+            sure &= window[at[left] + done] == np.frombuffer(word[done:done + size], dtype=kind)[0]
+            done += size
+    hit[left] = sure
+    return hit
+
+
 def ranges(starts, lengths):
     """Indices of the spans [start, start + length) one after another, and the offsets of the result."""
     import numpy as np
@@ -135,8 +172,9 @@ def role_codes(raw_roles, roles: dict[str, str]):
     return lookup[indices]
 
 
-def list_of_structs(column, *fields: str):
-    """(valid rows, offsets, child arrays by field name, struct nulls) of a list<struct> column; None otherwise."""
+def list_of_structs(column, *fields: str, numbers: tuple[str, ...] = ()):
+    """(valid rows, starts, lengths, child arrays by field name, struct nulls) of a list<struct> column whose
+    ``fields`` are strings (``numbers``: any type, as they are); None otherwise."""
     import numpy as np
     import pyarrow as pa
 
@@ -146,10 +184,10 @@ def list_of_structs(column, *fields: str):
         return None
     struct = column.values
     children = {}
-    for name in fields:
+    for name in (*fields, *numbers):
         if kind.value_type.get_field_index(name) < 0:
             return None
-        child = _string(struct.field(name))
+        child = _combined(struct.field(name)) if name in numbers else _string(struct.field(name))
         if child is None:
             return None
         children[name] = child
@@ -228,7 +266,6 @@ def chat_from_turns(n, row_ok, starts, lengths, codes, contents, system, has_sys
     turn is the user's and the last one the assistant's.
     """
     import numpy as np
-    import pyarrow as pa
 
     index, _ = ranges(starts, lengths)
     parent = np.repeat(np.arange(n), lengths)
@@ -239,24 +276,31 @@ def chat_from_turns(n, row_ok, starts, lengths, codes, contents, system, has_sys
     last = np.where(lengths > 0, starts + lengths - 1, 0)
     ok &= codes[last] == ASSISTANT if len(codes) else False
     kept = np.flatnonzero(ok)
-    k_len, k_sys = lengths[kept], has_system[kept]
-    turn_index, _ = ranges(starts[kept], k_len)
-    out_len = k_len + k_sys
+    turn_index, _ = ranges(starts[kept], lengths[kept])
+    return with_system(kept, lengths[kept], codes[turn_index], turn_index, contents, system, has_system), ok
+
+
+def with_system(kept, lengths, codes, take, pool, system, has_system):
+    """Message lists of the rows ``kept``: the row's system message where ``has_system`` holds, then its turns.
+
+    Turns come row after row, ``lengths`` of them per kept row: role ``codes[t]``
+    and text ``pool[take[t]]``; ``system`` holds a text per row of the batch.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    k_sys = has_system[kept]
     offsets = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum(out_len, out=offsets[1:])
-    if k_sys.any():
-        pool = pa.concat_arrays([contents, system])
-        at_system = np.zeros(offsets[-1], dtype=bool)
-        at_system[offsets[:-1][k_sys]] = True
-        take = np.empty(offsets[-1], dtype=np.int64)
-        take[~at_system] = turn_index
-        take[at_system] = len(contents) + kept[k_sys]
-        out_codes = np.empty(offsets[-1], dtype=np.int8)
-        out_codes[~at_system] = codes[turn_index]
-        out_codes[at_system] = SYSTEM
-    else:
-        pool, take, out_codes = contents, turn_index, codes[turn_index]
-    return messages(out_codes, pool.take(pa.array(take)), offsets), ok
+    np.cumsum(lengths + k_sys, out=offsets[1:])
+    if not k_sys.any():
+        return messages(codes, pool.take(pa.array(take)), offsets)
+    at_system = np.zeros(offsets[-1], dtype=bool)
+    at_system[offsets[:-1][k_sys]] = True
+    out_take = np.empty(offsets[-1], dtype=np.int64)
+    out_take[~at_system], out_take[at_system] = take, len(pool) + kept[k_sys]
+    out_codes = np.empty(offsets[-1], dtype=np.int8)
+    out_codes[~at_system], out_codes[at_system] = codes, SYSTEM
+    return messages(out_codes, pa.concat_arrays([pool, system.cast(pool.type)]).take(pa.array(out_take)), offsets)
 
 
 def _roles(o: dict) -> dict[str, str]:
@@ -266,12 +310,14 @@ def _roles(o: dict) -> dict[str, str]:
 # --- the record path's batches through a table twin ---------------------------------------------------------------
 
 
-def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = lambda o: ()):
+def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = lambda o: (), nulls: bool = False):
     """A batch twin made from a table twin: the records are serialized with orjson and parsed by pyarrow.
 
     Faster than building Arrow from Python objects (pyarrow parses in C++ on
-    all cores). orjson writes a float NaN as null, so a batch in which a field
-    read as a number (``floats``) holds NaN goes to the record function.
+    all cores). orjson writes a float NaN or infinity as null, so a batch in
+    which a field the twin reads numbers from (``floats``: top-level keys, their
+    lists and objects searched too) holds one goes to the record function.
+    ``nulls``: the table twin takes the rows whose JSON holds a null too.
     """
 
     def batch(records: list[dict], o: dict):
@@ -280,42 +326,65 @@ def table_batch(table_fn: Callable, floats: Callable[[dict], tuple[str, ...]] = 
         # datetimes, dataclasses, subclasses of str ...: the JSON reader would not see them, so orjson must refuse them
         strict = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
         for key in floats(o):
-            if any(isinstance(v, float) and v != v for v in (r.get(key) for r in records)):
+            if any(_non_finite(r.get(key)) for r in records):
                 return None
         try:
-            data = b"\n".join(orjson.dumps(r, option=strict) for r in records)
+            lines = [orjson.dumps(r, option=strict) for r in records]
         except orjson.JSONEncodeError:
             return None
-        table = read_jsonl(data)
-        if table is None:
+        table = read_jsonl(b"\n".join(lines))
+        if table is None or table.num_rows != len(records):
             return None
-        if table.num_rows != len(records):
-            return None
+        if nulls:
+            import numpy as np
+
+            return table_fn(table, o, np.array([b"null" in line for line in lines], dtype=bool))
         return table_fn(table, o)
 
     return batch
 
 
-def read_jsonl(data):
-    """JSON Lines bytes as a valid Arrow table; None when pyarrow cannot read them as one.
+def _non_finite(value) -> bool:
+    """A float NaN or infinity in ``value``, or in its lists and objects."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
 
-    Blocks of 4 MiB are parsed on all cores; a line longer than a block is
-    retried as one block. The table is validated in full: pyarrow's JSON reader
-    does not check UTF-8, and (pyarrow 26) a null object as the first item of a
-    list of objects yields list offsets beyond the values.
+
+def null_lines(data, lines: int):
+    """Per line of JSON Lines bytes (``lines`` of them, none blank): whether it holds ``null`` (in a string too)."""
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if len(raw) < 4:
+        return np.zeros(lines, dtype=bool)
+    words = np.ndarray(shape=(len(raw) - 3,), dtype="<u4", buffer=raw, strides=(1,))
+    at = np.flatnonzero(words == np.frombuffer(b"null", dtype="<u4")[0])
+    line = np.searchsorted(np.flatnonzero(raw == 10), at, side="right")
+    return np.bincount(line, minlength=lines)[:lines] > 0
+
+
+def read_jsonl(data):
+    """JSON Lines bytes as a valid Arrow table of one chunk; None when pyarrow cannot read them as one.
+
+    The bytes are parsed as one block: a table of several chunks would be
+    copied whole by the twins' ``combine_chunks`` (more CPU than a parallel
+    parse saves; the fast path parses on a thread of its own anyway). The
+    table is validated in full: pyarrow's JSON reader does not check UTF-8,
+    and (pyarrow 26) a null object as the first item of a list of objects
+    yields list offsets beyond the values.
     """
     import pyarrow as pa
     import pyarrow.json as pj
 
-    errors = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
-    block = 4 << 20
-    for attempt in range(2):
-        try:
-            table = pj.read_json(pa.BufferReader(pa.py_buffer(data)), read_options=pj.ReadOptions(block_size=block))
-            table.validate(full=True)
-            return table
-        except errors as exc:
-            if attempt or "straddling" not in str(exc) or len(data) < block:
-                return None
-            block = len(data) + 1
-    return None
+    try:
+        table = pj.read_json(pa.BufferReader(pa.py_buffer(data)),
+                             read_options=pj.ReadOptions(block_size=max(len(data), 1 << 16) + 1))
+        table.validate(full=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return table

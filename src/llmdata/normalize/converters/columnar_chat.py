@@ -1,9 +1,10 @@
-"""Columnar twins of the chat converters: alpaca, sharegpt, openai-messages, conversation-pairs (see :mod:`.columnar`)."""
+"""Columnar twins of the chat converters: alpaca, sharegpt, openai-messages, conversation-pairs, medical-qa,
+ultrachat, seed-tasks (see :mod:`.columnar`)."""
 
 from __future__ import annotations
 
-from .columnar import (ASSISTANT, USER, Columns, _bool, _leave, _roles, _string, _system, blank, chat_from_turns,
-                       list_of_structs, messages, native_ids, role_codes, strip)
+from .columnar import (ASSISTANT, USER, Columns, _bool, _combined, _leave, _np, _roles, _string, _system, blank,
+                       chat_from_turns, list_of_structs, messages, native_ids, ranges, role_codes, strip)
 
 
 # --- alpaca ----------------------------------------------------------------------------------------------------------
@@ -147,3 +148,108 @@ def pairs_table(table, o: dict):
                                  contents, system, has_system)
     return Columns({"messages": result}, _leave(ok), frozenset({key, system_key}),
                    None if ids is None else ids.filter(np.asarray(ok)))
+
+
+# --- one question and one answer, plain utterance lists, seed tasks ------------------------------------------------
+
+
+def qa_table(table, o: dict):
+    """medical-qa: a question and an answer column (need_str on both) -> [user, assistant]."""
+    q, a = o.get("question", "ask"), o.get("answer", "answer")
+    names = table.column_names
+    if q == a or q not in names or a not in names:
+        return None
+    question, answer = _string(table.column(q)), _string(table.column(a))
+    if question is None or answer is None:
+        return None
+    ok = ~_bool(blank(question), True) & ~_bool(blank(answer), True)
+    import pyarrow as pa
+
+    mask = pa.array(ok)
+    return Columns({"messages": _interleave_chat(question.filter(mask), answer.filter(mask))}, _leave(ok),
+                   frozenset({q, a}))
+
+
+def _string_lists(column):
+    """(valid rows, starts, lengths, values) of a list<string> column; None when it is anything else."""
+    import numpy as np
+    import pyarrow as pa
+
+    column = _combined(column)
+    if not pa.types.is_list(column.type):
+        return None
+    values = _string(column.values)
+    if values is None:
+        return None
+    valid = _bool(column.is_valid(), False)
+    offsets = _np(column.offsets).astype(np.int64)
+    return valid, offsets[:-1], np.where(valid, offsets[1:] - offsets[:-1], 0), values
+
+
+def ultrachat_table(table, o: dict):
+    """ultrachat: a list of utterance strings, user and assistant by turns -> chat."""
+    import numpy as np
+
+    key = o.get("messages", "data")
+    if o.get("prefixes") or key not in table.column_names:  # prefixed utterances: the record function checks them
+        return None
+    parts = _string_lists(table.column(key))
+    if parts is None:
+        return None
+    valid, starts, lengths, values = parts
+    n = table.num_rows
+    index, _ = ranges(starts, lengths)
+    bad = _bool(blank(values), True)[index]  # a null utterance is not a string: the record path says so
+    ids, undecided = native_ids(table)
+    ok = valid & ~undecided & (lengths > 0) & (lengths % 2 == 0)
+    ok &= np.bincount(np.repeat(np.arange(n), lengths)[bad], minlength=n) == 0
+    kept = np.flatnonzero(ok)
+    index, offsets = ranges(starts[kept], lengths[kept])
+    codes = np.where((index - np.repeat(starts[kept], lengths[kept])) % 2 == 0, USER, ASSISTANT)
+    import pyarrow as pa
+
+    return Columns({"messages": messages(codes, values.take(pa.array(index)), offsets)}, _leave(ok),
+                   frozenset({key}), None if ids is None else ids.filter(pa.array(ok)))
+
+
+def seed_table(table, o: dict):
+    """seed-tasks: an instruction and its instances [{input, output}]; one row per instance."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = table.column_names
+    if "instruction" not in names or "instances" not in names:
+        return None
+    instruction = _string(table.column("instruction"))
+    instances = _combined(table.column("instances"))
+    kind = instances.type
+    if instruction is None or not (pa.types.is_list(kind) and pa.types.is_struct(kind.value_type)):
+        return None
+    fields = {kind.value_type.field(i).name for i in range(kind.value_type.num_fields)}
+    if "output" not in fields:
+        return None
+    struct = instances.values
+    output = _string(struct.field("output"))
+    extra = _string(struct.field("input")) if "input" in fields else pa.nulls(len(struct), pa.string())
+    if output is None or extra is None:
+        return None
+    n = table.num_rows
+    valid = _bool(instances.is_valid(), False)
+    offsets = _np(instances.offsets).astype(np.int64)
+    lengths = np.where(valid, offsets[1:] - offsets[:-1], 0)
+    index, _ = ranges(offsets[:-1], lengths)
+    parent = np.repeat(np.arange(n), lengths)
+    bad = _bool(struct.is_null(), True)[index] | _bool(blank(output), True)[index]
+    ok = ~_bool(blank(instruction), True) & (lengths > 0) & (np.bincount(parent[bad], minlength=n) == 0)
+    ids, undecided = native_ids(table)
+    ok &= ~undecided
+    kept = np.flatnonzero(ok)
+    index, _ = ranges(offsets[:-1][kept], lengths[kept])
+    rows_of = pa.array(np.repeat(kept, lengths[kept]))
+    instr = strip(instruction).take(rows_of)
+    x = pc.fill_null(strip(extra.take(pa.array(index))), "")
+    prompt = pc.if_else(pc.equal(pc.utf8_length(x), 0), instr, pc.binary_join_element_wise(instr, x, "\n\n"))
+    result = _interleave_chat(prompt, output.take(pa.array(index)))
+    return Columns({"messages": result}, _leave(ok), frozenset({"instruction", "instances"}),
+                   None if ids is None else ids.filter(pa.array(ok)), rows=lengths[kept])

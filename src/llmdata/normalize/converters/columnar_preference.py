@@ -1,105 +1,19 @@
-"""Columnar twins of the preference converters: hh-rlhf, pairwise (see :mod:`.columnar`)."""
+"""Columnar twins of the preference converters on flat fields: pairwise, pku-saferlhf, hc3, pairwise-votes
+(see :mod:`.columnar`)."""
 
 from __future__ import annotations
 
-from .columnar import (ASSISTANT, SYSTEM, USER, Columns, _bool, _combined, _leave, _np, _string, _system, blank,
-                       messages, ranges, strip)
-
-
-# --- preference: hh-rlhf, pairwise ------------------------------------------------------------------------------------
-
-
-def hh_transcripts(text):
-    """parse_hh_transcript on a string column: (rows parsed exactly, starts, lengths, role codes, stripped contents).
-
-    The turn marks (``\\n\\nHuman:``, ``\\n\\nAssistant:``) become a NUL-separated list ("", role, text, role, text ...)
-    split by pyarrow; a transcript holding a NUL itself is left to the record path.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pc.fill_null(text, "")
-    marked = pc.or_(pc.starts_with(text, "\n\nHuman:"), pc.starts_with(text, "\n\nAssistant:"))
-    bare = pc.and_(pc.invert(marked), pc.starts_with(text, "Human:"))
-    text = pc.if_else(bare, pc.binary_join_element_wise("\n\n", text, ""), text)
-    usable = pc.or_(marked, bare)
-    data = text.buffers()[2]
-    if data is not None and not np.frombuffer(data, dtype=np.uint8).all():  # a NUL somewhere: find its rows
-        usable = pc.and_(usable, pc.invert(pc.match_substring(text, "\x00")))
-    # the marks are literal and cannot overlap; the optional space after the colon goes with the strip below
-    for role in ("Human", "Assistant"):
-        text = pc.replace_substring(text, f"\n\n{role}:", f"\x00{role}\x00")
-    pieces = pc.split_pattern(text, "\x00")
-    offsets = _np(pieces.offsets).astype(np.int64)
-    values = pieces.values
-    count = offsets[1:] - offsets[:-1]  # 1 + 2 per turn
-    lengths = np.where(count >= 3, (count - 1) // 2, 0)
-    role_index, _ = ranges(offsets[:-1] + 1, lengths * 2)
-    role_index = role_index[::2]
-    codes = np.where(_np(pc.equal(values.take(pa.array(role_index)), "Human")), USER, ASSISTANT).astype(np.int8)
-    contents = strip(values.take(pa.array(role_index + 1)))
-    starts = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    return _bool(usable, False) & (lengths > 0), starts, lengths, codes, contents
-
-
-def hh_table(table, o: dict):
-    """hh-rlhf: split both transcripts, the longest shared start is the prompt (as ``_split_common_prefix``)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    names = table.column_names
-    if "chosen" not in names or "rejected" not in names:
-        return None
-    c_text, r_text = _string(table.column("chosen")), _string(table.column("rejected"))
-    if c_text is None or r_text is None:
-        return None
-    n = table.num_rows
-    c_ok, c_start, c_len, c_codes, c_content = hh_transcripts(c_text)
-    r_ok, r_start, r_len, r_codes, r_content = hh_transcripts(r_text)
-    ok = c_ok & r_ok & _bool(c_text.is_valid(), False) & _bool(r_text.is_valid(), False)
-    both = np.where(ok, np.minimum(c_len, r_len), 0)
-    # compare the first min(len) turns of both sides; the first difference ends the prompt
-    ci, _ = ranges(c_start, both)
-    ri, _ = ranges(r_start, both)
-    parent = np.repeat(np.arange(n), both)
-    j = np.arange(len(ci)) - np.repeat(np.cumsum(both) - both, both)
-    same = (c_codes[ci] == r_codes[ri]) & _bool(pc.equal(c_content.take(pa.array(ci)), r_content.take(pa.array(ri))),
-                                                 False)
-    first_diff = both.copy()
-    rows, first = np.unique(parent[~same], return_index=True)
-    first_diff[rows] = j[~same][first]
-    ok &= first_diff < both  # the answers differ from their first turn (else chosen may equal rejected: record path)
-    p_len = np.minimum(first_diff, both - 1)
-    ok &= p_len > 0
-    ok &= c_codes[np.where(p_len > 0, c_start + p_len - 1, 0)] == USER if len(c_codes) else False
-    c_empty = _bool(pc.equal(pc.utf8_length(c_content), 0), True)
-    r_empty = _bool(pc.equal(pc.utf8_length(r_content), 0), True)
-    for start, length, empty in ((c_start, c_len, c_empty), (r_start, r_len, r_empty)):
-        index, _ = ranges(start, np.where(ok, length, 0))
-        ok &= np.bincount(np.repeat(np.arange(n), np.where(ok, length, 0))[empty[index]], minlength=n) == 0
-    kept = np.flatnonzero(ok)
-    columns = {}
-    for name, start, length, codes, content in (("prompt", c_start[kept], p_len[kept], c_codes, c_content),
-                                                ("chosen", c_start[kept] + p_len[kept], c_len[kept] - p_len[kept],
-                                                 c_codes, c_content),
-                                                ("rejected", r_start[kept] + p_len[kept], r_len[kept] - p_len[kept],
-                                                 r_codes, r_content)):
-        index, offsets = ranges(start, length)
-        columns[name] = messages(codes[index], content.take(pa.array(index)), offsets)
-    return Columns(columns, _leave(ok), frozenset({"chosen", "rejected"}))
+from .columnar import (ASSISTANT, USER, Columns, _bool, _combined, _leave, _np, _string, _system, blank, messages,
+                       list_of_structs, native_ids, ranges, strip, with_system)
+from .columnar_hh import hh_prompt
 
 
 def pairwise_table(table, o: dict):
-    """pairwise with a text prompt: prompt / chosen / rejected strings (+ system, scores) -> preference."""
+    """pairwise: prompt / chosen / rejected strings (+ system, scores) -> preference; an hh transcript prompt too."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if o.get("prompt_format", "text") != "text":
-        return None
     keys = {k: o.get(k, k) for k in ("prompt", "chosen", "rejected", "system")}
     names = table.column_names
     if len(set(keys.values())) < 4 or not all(keys[k] in names for k in ("prompt", "chosen", "rejected")):
@@ -124,23 +38,17 @@ def pairwise_table(table, o: dict):
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                 or pa.types.is_boolean(column.type)):
             return None
-        scores[f"score_{side}"] = column.cast(pa.float64())
-    kept = np.flatnonzero(ok)
-    take = pa.array(kept)
-    k_sys = has_system[kept]
-    p_off = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum(1 + k_sys, out=p_off[1:])
-    prompt_text = cols["prompt"].take(take)
-    if k_sys.any():
-        at_system = np.zeros(p_off[-1], dtype=bool)
-        at_system[p_off[:-1][k_sys]] = True
-        index = np.empty(p_off[-1], dtype=np.int64)
-        index[~at_system] = np.arange(len(kept))
-        index[at_system] = len(kept) + np.arange(int(k_sys.sum()))
-        pool = pa.concat_arrays([prompt_text, system.take(take).filter(pa.array(k_sys))])
-        prompt = messages(np.where(at_system, SYSTEM, USER), pool.take(pa.array(index)), p_off)
+        scores[f"score_{side}"] = column.cast(pa.float64(), safe=False)  # rounded as float() rounds
+    if system is None:
+        system = pa.nulls(n, pa.string())
+    if o.get("prompt_format", "text") == "hh":
+        prompt, ok = hh_prompt(cols["prompt"], ok, system, has_system)
+        kept = np.flatnonzero(ok)
     else:
-        prompt = messages(np.full(len(kept), USER), prompt_text, p_off)
+        kept = np.flatnonzero(ok)
+        prompt = with_system(kept, np.ones(len(kept), dtype=np.int64), np.full(len(kept), USER), kept, cols["prompt"],
+                             system, has_system)
+    take = pa.array(kept)
     one = np.arange(len(kept) + 1)
     columns = {"prompt": prompt,
                "chosen": messages(np.full(len(kept), ASSISTANT), cols["chosen"].take(take), one),
@@ -151,3 +59,218 @@ def pairwise_table(table, o: dict):
 
 def pairwise_floats(o: dict) -> tuple[str, ...]:
     return tuple(o[k] for k in ("score_chosen", "score_rejected") if o.get(k))
+
+
+# --- one prompt, two answers: pku-saferlhf, hc3, pairwise-votes ---------------------------------------------------
+
+
+def _needed(table, key: str):
+    """need_str on a column: (strings, rows holding a non-blank one); None when the column is not strings."""
+    if key not in table.column_names:
+        return None
+    strings = _string(table.column(key))
+    if strings is None:
+        return None
+    return strings, ~_bool(blank(strings), True)
+
+
+def _pair_columns(n, kept, prompt, chosen, rejected, scores=None):
+    """prompt [user], chosen [assistant], rejected [assistant] of the rows ``kept`` (+ score columns)."""
+    import numpy as np
+    import pyarrow as pa
+
+    take, one = pa.array(kept), np.arange(len(kept) + 1)
+    columns = {"prompt": messages(np.full(len(kept), USER), prompt.take(take), one),
+               "chosen": messages(np.full(len(kept), ASSISTANT), chosen.take(take), one),
+               "rejected": messages(np.full(len(kept), ASSISTANT), rejected.take(take), one)}
+    for name, values in (scores or {}).items():
+        columns[name] = pa.array(np.asarray(values, dtype=np.float64)[kept])
+    return columns
+
+
+def pku_table(table, o: dict):
+    """pku-saferlhf: prompt, response_0, response_1 and which is better (or safer) -> preference."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    id_key = f"{o.get('by', 'better')}_response_id"
+    parts = [_needed(table, k) for k in ("prompt", "response_0", "response_1")]
+    if any(p is None for p in parts) or id_key not in table.column_names:
+        return None
+    choice = _combined(table.column(id_key))
+    if pa.types.is_string(choice.type):  # "0" / "1", spaces around allowed
+        choice = pc.if_else(pc.is_in(strip(choice), pa.array(["0", "1"])), strip(choice), None).cast(pa.int64())
+    elif not (pa.types.is_integer(choice.type) or pa.types.is_floating(choice.type)):
+        return None  # booleans, anything else: the record path
+    (prompt, p_ok), (r0, r0_ok), (r1, r1_ok) = parts
+    first = _bool(pc.equal(choice, 0), False)
+    ok = p_ok & r0_ok & r1_ok & (first | _bool(pc.equal(choice, 1), False))
+    ok &= ~_bool(pc.equal(r0, r1), True)
+    mask = pa.array(first)
+    chosen, rejected = pc.if_else(mask, r0, r1), pc.if_else(mask, r1, r0)
+    return Columns(_pair_columns(table.num_rows, np.flatnonzero(ok), prompt, chosen, rejected), _leave(ok),
+                   frozenset({"prompt", "response_0", "response_1", id_key}))
+
+
+def _first_text(column):
+    """Per row of a list<string> column: (the first non-blank string's index into the values, or -1; values)."""
+    import numpy as np
+    import pyarrow as pa
+
+    column = _combined(column)
+    if not pa.types.is_list(column.type) or (values := _string(column.values)) is None:
+        return None
+    n = len(column)
+    valid = _bool(column.is_valid(), False)
+    offsets = _np(column.offsets).astype(np.int64)
+    lengths = np.where(valid, offsets[1:] - offsets[:-1], 0)
+    index, _ = ranges(offsets[:-1], lengths)
+    parent = np.repeat(np.arange(n), lengths)
+    good = ~_bool(blank(values), True)[index]
+    first = np.full(n, -1, dtype=np.int64)
+    rows, at = np.unique(parent[good], return_index=True)
+    first[rows] = index[good][at]
+    return first, values
+
+
+def hc3_table(table, o: dict):
+    """hc3: question + the first non-blank human and ChatGPT answers; prefer: human (default) or chatgpt."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    question = _needed(table, "question")
+    sides = [_first_text(table.column(k)) if k in table.column_names else None
+             for k in ("human_answers", "chatgpt_answers")]
+    if question is None or None in sides:
+        return None
+    (h_first, h_values), (c_first, c_values) = sides
+    ok = question[1] & (h_first >= 0) & (c_first >= 0)
+    human = h_values.take(pa.array(np.where(ok, h_first, 0)))
+    chatgpt = c_values.take(pa.array(np.where(ok, c_first, 0)))
+    ok &= ~_bool(pc.equal(human, chatgpt), True)
+    chosen, rejected = (chatgpt, human) if o.get("prefer") == "chatgpt" else (human, chatgpt)
+    return Columns(_pair_columns(table.num_rows, np.flatnonzero(ok), question[0], chosen, rejected), _leave(ok),
+                   frozenset({"question", "human_answers", "chatgpt_answers"}))
+
+
+def _names(value, default: list[str]) -> list[str]:
+    value = default if value is None else value
+    return [value] if isinstance(value, str) else list(value)
+
+
+def prompt_keys(o: dict) -> list[str]:
+    """pairwise-votes: the fields joined into the prompt."""
+    return _names(o.get("prompt"), ["instruction", "input"])
+
+
+def vote_keys(o: dict) -> list[str]:
+    """pairwise-votes: the fields holding the annotators' labels."""
+    return _names(o.get("votes"), ["annotator1", "annotator2", "annotator3"])
+
+
+def votes_table(table, o: dict):
+    """pairwise-votes: prompt fields, two responses and annotators' labels (0 tie, 1, 2); the majority decides."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    prompts, votes = prompt_keys(o), vote_keys(o)
+    n, names = table.num_rows, table.column_names
+    prompt = pa.array([""] * n, pa.string())
+    for key in prompts:  # need_str(allow_empty): absent or null is "", then stripped and joined by a blank line
+        part = _string(table.column(key)) if key in names else pa.nulls(n, pa.string())
+        if part is None:
+            return None
+        part = pc.fill_null(strip(part), "")
+        prompt = pc.if_else(pc.equal(pc.utf8_length(prompt), 0), part,
+                            pc.if_else(pc.equal(pc.utf8_length(part), 0), prompt,
+                                       pc.binary_join_element_wise(prompt, part, "\n\n")))
+    responses = [_needed(table, o.get(k, k)) for k in ("response1", "response2")]
+    if None in responses:
+        return None
+    ok = ~_bool(pc.equal(pc.utf8_length(prompt), 0), True) & responses[0][1] & responses[1][1]
+    counts, voted = np.zeros((3, n), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for key in votes:
+        if key not in names:
+            continue
+        vote = _combined(table.column(key))
+        if vote.type == pa.null():
+            continue
+        if not (pa.types.is_integer(vote.type) or pa.types.is_floating(vote.type)):
+            return None  # strings of digits, booleans: the record path
+        present = _bool(vote.is_valid(), False)
+        value = np.where(present, np.nan_to_num(np.asarray(_np(vote.fill_null(0)), dtype=np.float64)), 0)
+        ok &= ~present | np.isin(value, (0, 1, 2))
+        voted += present
+        for label in range(3):
+            counts[label] += present & (value == label)
+    winner = np.argmax(counts, axis=0)  # the first label with the most votes, as max() over the dict
+    top = counts[winner, np.arange(n)]
+    ok &= (voted > 0) & (top * 2 > voted) & (winner > 0)
+    first = pa.array(winner == 1)
+    (r1, _), (r2, _) = responses
+    chosen, rejected = pc.if_else(first, r1, r2), pc.if_else(first, r2, r1)
+    ok &= ~_bool(pc.equal(chosen, rejected), True)
+    ids, undecided = native_ids(table, ("idx", "id"))
+    ok &= ~undecided
+    kept = np.flatnonzero(ok)
+    scores = {"score_chosen": top, "score_rejected": counts[np.where(winner == 1, 2, 1), np.arange(n)]}
+    used = {*prompts, *votes, o.get("response1", "response1"), o.get("response2", "response2")}
+    return Columns(_pair_columns(n, kept, prompt, chosen, rejected, scores), _leave(ok), frozenset(used),
+                   None if ids is None else ids.filter(pa.array(ok)))
+
+
+def ranked_table(table, o: dict):
+    """ranked-answers: the best-scored answer against the worst (or each lower-scored one), sorted as the record
+    path sorts (score descending, ties in their order)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    qkey, akey = o.get("question", "question"), o.get("answers", "answers")
+    tkey, skey = o.get("text", "text"), o.get("score_field", "pm_score")
+    question = _needed(table, qkey)
+    if question is None or akey not in table.column_names or qkey == akey:
+        return None
+    answers = list_of_structs(table.column(akey), tkey, numbers=(skey,))
+    if answers is None or tkey == skey:
+        return None
+    valid, starts, lengths, fields, struct_null = answers
+    text, score = fields[tkey], fields[skey]
+    if not (pa.types.is_integer(score.type) or pa.types.is_floating(score.type)):
+        return None
+    values = np.asarray(_np(score.cast(pa.float64(), safe=False).fill_null(0)), dtype=np.float64)
+    if pa.types.is_integer(score.type) and np.abs(values).max(initial=0) > 2**53:
+        return None  # beyond what a float keeps exactly: the record path compares them as integers
+    n = table.num_rows
+    index, _ = ranges(starts, lengths)
+    parent = np.repeat(np.arange(n), lengths)
+    usable = (~struct_null & ~_bool(blank(text), True) & _bool(score.is_valid(), False))[index]
+    index, parent = index[usable], parent[usable]
+    order = np.lexsort((np.arange(len(index)), -values[index], parent))  # per record: score descending, stable
+    index, parent = index[order], parent[order]
+    count = np.bincount(parent, minlength=n)
+    first, has = np.cumsum(count) - count, count > 0
+    best, last = np.full(n, len(values)), np.full(n, len(values))  # no usable answer: a score of 0 past the end
+    best[has], last[has] = index[first[has]], index[first[has] + count[has] - 1]
+    values = np.append(values, 0.0)
+    ok = question[1] & valid & (count >= 2) & (values[best] != values[last])
+    if o.get("pairs", "best-vs-worst") == "best-vs-worst":
+        pair_parent, other = np.flatnonzero(ok), last[ok]
+    else:
+        lower = values[index] < values[best[parent]]
+        pair_parent, other = parent[lower & ok[parent]], index[lower & ok[parent]]
+    pair_best = best[pair_parent]
+    same = _bool(pc.equal(text.take(pa.array(pair_best)), text.take(pa.array(other))), False)
+    ok &= np.bincount(pair_parent[same], minlength=n) == 0  # check_pair: a record with identical texts is rejected
+    keep = ok[pair_parent]
+    pair_parent, pair_best, other = pair_parent[keep], pair_best[keep], other[keep]
+    k = len(pair_parent)
+    one = np.arange(k + 1)
+    columns = {"prompt": messages(np.full(k, USER), question[0].take(pa.array(pair_parent)), one),
+               "chosen": messages(np.full(k, ASSISTANT), text.take(pa.array(pair_best)), one),
+               "rejected": messages(np.full(k, ASSISTANT), text.take(pa.array(other)), one),
+               "score_chosen": pa.array(values[pair_best]), "score_rejected": pa.array(values[other])}
+    return Columns(columns, _leave(ok), frozenset({qkey, akey}), rows=np.bincount(pair_parent, minlength=n)[ok])

@@ -7,7 +7,10 @@ import re
 from .base import Reject, Row, check_pair, choice, column, columns, converter, map_role, msg, need_str, role_map
 from .base import DEFAULT_ROLES
 from .columnar import table_batch
-from .columnar_preference import hh_table, pairwise_floats, pairwise_table
+from .columnar_hh import hh_table
+from .columnar_messages import conversational_table, sharegpt_pairwise_table
+from .columnar_preference import (hc3_table, pairwise_floats, pairwise_table, pku_table, prompt_keys, ranked_table,
+                                  vote_keys, votes_table)
 
 _HH_TURN = re.compile(r"\n\n(Human|Assistant): ?")
 
@@ -86,7 +89,8 @@ def pairwise(record: dict, o: dict):
     yield Row(fields, set(keys.values()))
 
 
-@converter("sharegpt-pairwise", "preference", options=(
+@converter("sharegpt-pairwise", "preference", table=sharegpt_pairwise_table, batch=table_batch(sharegpt_pairwise_table),
+           options=(
     column("messages", "conversations", "field holding the prompt turns [{from, value}]"),
     role_map(),
 ))
@@ -116,7 +120,8 @@ def sharegpt_pairwise(record: dict, o: dict):
     yield Row({"prompt": prompt, "chosen": sides[0], "rejected": sides[1]}, {"conversations", "chosen", "rejected", "system"})
 
 
-@converter("pku-saferlhf", "preference", options=(
+@converter("pku-saferlhf", "preference", table=pku_table,
+           batch=table_batch(pku_table, lambda o: (f"{o.get('by', 'better')}_response_id",)), options=(
     choice("by", ("better", "safer"), "better", "prefer by better_response_id or by safer_response_id"),
 ))
 def pku_saferlhf(record: dict, o: dict):
@@ -128,6 +133,8 @@ def pku_saferlhf(record: dict, o: dict):
     choice = record.get(id_key)
     if isinstance(choice, str) and choice.strip() in ("0", "1"):
         choice = int(choice)
+    if isinstance(choice, float) and choice in (0, 1):  # 1.0 as pandas writes an integer column with gaps
+        choice = int(choice)
     if choice not in (0, 1) or isinstance(choice, bool):
         raise Reject(f"field {id_key!r} should be 0 or 1, got {choice!r}")
     chosen, rejected = [msg("assistant", responses[choice])], [msg("assistant", responses[1 - choice])]
@@ -136,7 +143,8 @@ def pku_saferlhf(record: dict, o: dict):
               {"prompt", "response_0", "response_1", id_key})
 
 
-@converter("ranked-answers", "preference", options=(
+@converter("ranked-answers", "preference", table=ranked_table,
+           batch=table_batch(ranked_table, lambda o: (o.get("answers", "answers"),)), options=(
     column("question", "question", "field holding the question"),
     column("answers", "answers", "field holding the list of answers"),
     column("text", "text", "key of an answer's text"),
@@ -170,7 +178,7 @@ def ranked_answers(record: dict, o: dict):
                    "score_chosen": float(scored[0][skey]), "score_rejected": float(other[skey])}, {qkey, akey})
 
 
-@converter("hc3", "preference", options=(
+@converter("hc3", "preference", table=hc3_table, batch=table_batch(hc3_table), options=(
     choice("prefer", ("human", "chatgpt"), "human", "which side becomes chosen"),
 ))
 def hc3(record: dict, o: dict):
@@ -208,7 +216,9 @@ def _messages(value: object, o: dict, roles: dict, side: str) -> list[dict]:
     return out
 
 
-@converter("conversational-preference", "preference", options=(
+@converter("conversational-preference", "preference", table=conversational_table,
+           batch=table_batch(conversational_table, lambda o: (o.get("score_chosen", "score_chosen"),
+                                                              o.get("score_rejected", "score_rejected"))), options=(
     column("prompt", "prompt", "field holding the prompt: a message list or a string; absent = the shared start"),
     column("chosen", "chosen", "field holding the preferred conversation or reply (message list)"),
     column("rejected", "rejected", "field holding the other conversation or reply (message list)"),
@@ -264,7 +274,7 @@ def _vote(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
-@converter("pairwise-votes", "preference", options=(
+@converter("pairwise-votes", "preference", table=votes_table, batch=table_batch(votes_table, vote_keys), options=(
     columns("prompt", ["instruction", "input"], "field(s) making the prompt, joined by a blank line"),
     column("response1", "response1", "field holding the first response"),
     column("response2", "response2", "field holding the second response"),
@@ -277,18 +287,15 @@ def pairwise_votes(record: dict, o: dict):
     A majority for 0 is rejected with the reason "tie", and votes without a majority
     are rejected too: neither becomes a preference. Scores are the vote counts.
     """
-    prompt_keys = o.get("prompt", ["instruction", "input"])
-    prompt_keys = [prompt_keys] if isinstance(prompt_keys, str) else list(prompt_keys)
-    vote_keys = o.get("votes", ["annotator1", "annotator2", "annotator3"])
-    vote_keys = [vote_keys] if isinstance(vote_keys, str) else list(vote_keys)
-    parts = [need_str(record, k, allow_empty=True).strip() for k in prompt_keys]
+    prompts, votes_at = prompt_keys(o), vote_keys(o)
+    parts = [need_str(record, k, allow_empty=True).strip() for k in prompts]
     prompt_text = "\n\n".join(p for p in parts if p)
     if not prompt_text:
-        raise Reject(f"the prompt fields {', '.join(map(repr, prompt_keys))} are empty")
+        raise Reject(f"the prompt fields {', '.join(map(repr, prompts))} are empty")
     responses = [need_str(record, o.get("response1", "response1")), need_str(record, o.get("response2", "response2"))]
-    votes = [_vote(record.get(k)) for k in vote_keys if record.get(k) is not None]
+    votes = [_vote(record.get(k)) for k in votes_at if record.get(k) is not None]
     if not votes or any(v not in (0, 1, 2) for v in votes):
-        raise Reject(f"votes should be 0 (tie), 1 or 2, got {[record.get(k) for k in vote_keys]}")
+        raise Reject(f"votes should be 0 (tie), 1 or 2, got {[record.get(k) for k in votes_at]}")
     counts = {label: votes.count(label) for label in (0, 1, 2)}
     winner = max(counts, key=counts.get)
     if counts[winner] * 2 <= len(votes):
@@ -298,7 +305,7 @@ def pairwise_votes(record: dict, o: dict):
     chosen, rejected = [msg("assistant", responses[winner - 1])], [msg("assistant", responses[2 - winner])]
     prompt = [msg("user", prompt_text)]
     check_pair(prompt, chosen, rejected)
-    used = {*prompt_keys, *vote_keys, o.get("response1", "response1"), o.get("response2", "response2")}
+    used = {*prompts, *votes_at, o.get("response1", "response1"), o.get("response2", "response2")}
     native = record.get("idx", record.get("id"))
     yield Row({"prompt": prompt, "chosen": chosen, "rejected": rejected,
                "score_chosen": float(counts[winner]), "score_rejected": float(counts[3 - winner])}, used,

@@ -8,6 +8,8 @@ rank, replies: [...]}, ...]}}``. Sibling assistant replies carry a human ranking
 from __future__ import annotations
 
 from .base import Reject, Row, check_chat, check_pair, choice, converter, msg
+from .columnar import table_batch
+from .columnar_trees import oasst1_pairs_table, oasst1_table
 
 _ROLE = {"prompter": "user", "assistant": "assistant"}
 
@@ -40,7 +42,7 @@ def _paths(node: dict, prefix: list[dict], best_only: bool):
         yield from _paths(child, here, best_only)
 
 
-@converter("oasst1", "chat", options=(
+@converter("oasst1", "chat", table=oasst1_table, batch=table_batch(oasst1_table, lambda o: ("prompt",)), options=(
     choice("paths", ("best", "all"), "best", "best: follow the rank-0 reply at each step; all: every root-to-leaf thread"),
 ))
 def oasst1(record: dict, o: dict):
@@ -70,7 +72,8 @@ def _pairs(node: dict, prefix: list[dict]):
         yield from _pairs(child, here)
 
 
-@converter("oasst1-pairs", "preference")
+@converter("oasst1-pairs", "preference", table=oasst1_pairs_table,
+           batch=table_batch(oasst1_pairs_table, lambda o: ("prompt",)))
 def oasst1_pairs(record: dict, o: dict):
     """Trees -> (best-ranked reply, each lower-ranked sibling) pairs with the thread so far as prompt."""
     root = _root(record)
