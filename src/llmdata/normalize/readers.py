@@ -1,10 +1,9 @@
 """Read raw dataset files into records, one at a time, each with its position.
 
-Datasets ship JSON arrays, JSON Lines (often named .json), pretty-printed
-objects written one after another, CSV/TSV with or without a header, Parquet,
-and any of those gzip-, xz-, bzip2- or zstd-compressed or inside a zip or tar. The reader named in the
-catalog is a hint: JSON flavours are detected from the bytes, so a ``.json``
-file that is really JSON Lines still reads.
+Datasets ship JSON arrays, JSON Lines (often named .json), pretty-printed objects written one after another,
+CSV/TSV with or without a header, Parquet, and any of those gzip-, xz-, bzip2- or zstd-compressed or inside a
+zip or tar. The reader named in the catalog is a hint: JSON flavours are detected from the bytes, so a
+``.json`` file that is really JSON Lines still reads.
 
 Encoding: strict UTF-8 (a BOM is stripped); GB18030 only when the catalog
 says so. A JSONL line that is not UTF-8 or not JSON becomes a
