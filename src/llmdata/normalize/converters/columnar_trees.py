@@ -141,19 +141,27 @@ def _paths(nodes, ancestors, ends):
     return messages(codes, nodes["text"].take(pa.array(index)), offsets)
 
 
+def _walked(table):
+    """(nodes, row count, :func:`_walk` of them) for the trees in the ``prompt`` column; None when the twin
+    cannot take the table (no such column, a shape :func:`_nodes` does not flatten)."""
+    if "prompt" not in table.column_names:
+        return None
+    nodes = _nodes(table.column("prompt"))
+    if nodes is None:
+        return None
+    return nodes, table.num_rows, _walk(nodes, table.num_rows)
+
+
 def oasst1_table(table, o: dict):
     """oasst1: the best thread (paths: best) or every root-to-leaf thread (paths: all), each cut after its last
     assistant message."""
     import numpy as np
     import pyarrow as pa
 
-    if "prompt" not in table.column_names:
+    walked = _walked(table)
+    if walked is None:
         return None
-    nodes = _nodes(table.column("prompt"))
-    if nodes is None:
-        return None
-    n = table.num_rows
-    visited, pos, rank, ancestors, root_ok = _walk(nodes, n)
+    nodes, n, (visited, pos, rank, ancestors, root_ok) = walked
     depth, parent = nodes["depth"], nodes["parent"]
     has_child = np.zeros(len(depth), dtype=bool)
     has_child[parent[visited & (depth > 0)]] = True
@@ -202,13 +210,10 @@ def oasst1_pairs_table(table, o: dict):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if "prompt" not in table.column_names:
+    walked = _walked(table)
+    if walked is None:
         return None
-    nodes = _nodes(table.column("prompt"))
-    if nodes is None:
-        return None
-    n = table.num_rows
-    visited, pos, rank, ancestors, root_ok = _walk(nodes, n)
+    nodes, n, (visited, pos, rank, ancestors, root_ok) = walked
     parent = nodes["parent"]
     # the ranked assistant replies of visited prompters, in sibling order; the first is the best
     ranked = np.flatnonzero(visited & (parent >= 0) & ~nodes["prompter"] & nodes["has_rank"])
