@@ -135,6 +135,26 @@ def other_host(_server_127_0_0_2):
     return _server_127_0_0_2
 
 
+def fill_disk_after(monkeypatch, writes: int):
+    """Downloads write ``writes`` chunks, then the disk is full (ENOSPC), as a real full disk reports it.
+    Returns the real chunk writer, for a test that frees the disk again."""
+    import errno
+
+    from llmdata.fetchers import transfer
+
+    calls = {"n": 0}
+    real = transfer._write_chunk
+
+    def full_disk(fh, data):
+        calls["n"] += 1
+        if calls["n"] > writes:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fh, data)
+
+    monkeypatch.setattr(transfer, "_write_chunk", full_disk)
+    return real
+
+
 def point_at_loopback(monkeypatch, url: str, *, retries: int = 2, backoff: float = 0.05,
                       files_prefix: str = "https://files.example.org") -> None:
     """Send every Hub, ModelScope, GitHub (API, raw, LFS media) and plain-file request to the server at ``url``."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import os
@@ -15,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
-from conftest import COMMIT, DATA, HF_COMMIT, SHARED, SMALL, entry, run_cli_subprocess, sha
+from conftest import fill_disk_after, COMMIT, DATA, HF_COMMIT, SHARED, SMALL, entry, run_cli_subprocess, sha
 from servers import HubRepo
 
 import llmdata
@@ -297,16 +296,7 @@ def test_dry_run_lists_files_and_checks_space(hosts, catalog, cli):
 def test_disk_full_mid_download(hosts, catalog, monkeypatch):
     serve_github(hosts)
     catalog(github_entry())
-    calls = {"n": 0}
-    real = transfer._write_chunk
-
-    def full_disk(fh, data):
-        calls["n"] += 1
-        if calls["n"] > 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(fh, data)
-
-    monkeypatch.setattr(transfer, "_write_chunk", full_disk)
+    real = fill_disk_after(monkeypatch, 1)
     with pytest.raises(DiskFullError, match="disk full"):
         llmdata.fetch("gh-data")
     assert not stored("gh-data", COMMIT, "data/train.jsonl").exists() and no_partial_files("gh-data")

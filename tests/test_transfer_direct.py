@@ -8,7 +8,6 @@ real CLI on a body above the default threshold.
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import time
 
 import httpx
 import pytest
-from conftest import COMMIT, DATA, sha
+from conftest import fill_disk_after, COMMIT, DATA, sha
 from test_fetch import github_entry, no_partial_files, serve_github, stored
 
 import llmdata
@@ -107,16 +106,7 @@ def test_a_wrong_body_with_status_200_is_refused(hosts, catalog, direct, fault, 
 def test_disk_full_while_reading_from_the_connection(hosts, catalog, monkeypatch, direct):
     serve_github(hosts, BIG)
     catalog(github_entry(data=BIG))
-    calls = {"n": 0}
-    real = transfer._write_chunk
-
-    def full_disk(fh, data):
-        calls["n"] += 1
-        if calls["n"] > 3:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(fh, data)
-
-    monkeypatch.setattr(transfer, "_write_chunk", full_disk)
+    real = fill_disk_after(monkeypatch, 3)
     with pytest.raises(DiskFullError, match="disk full"):
         llmdata.fetch("gh-data", raw_only=True)
     assert no_partial_files("gh-data") and not list(layout.parts_dir().glob("*.part"))
