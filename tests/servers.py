@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -40,7 +41,7 @@ class HubRepo:
 
 
 class FakeServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.files: dict[str, bytes] = {}  # for /files, /raw and /media: "repo/sha/path" or plain path
         self.hub: dict[str, HubRepo] = {}
         self.commits: dict[tuple[str, str], str] = {}  # (repo, ref) -> sha for the GitHub API
@@ -54,7 +55,9 @@ class FakeServer:
         self.httpd = http.server.ThreadingHTTPServer((host, 0), self._handler())
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None  # dropped connections are the point
-        self.url = f"http://{host}:{self.httpd.server_address[1]}"
+        if tls is not None:  # HTTPS: every accepted connection does the TLS handshake first
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)  # close() waits at most one poll
         self.thread.start()

@@ -154,9 +154,21 @@ def is_retryable_status(status: int) -> bool:
 
 def is_refused(exc: BaseException | None) -> bool:
     """A connection the far end refused (nothing listens there): retrying the same address will not help."""
+    return _in_chain(exc, lambda e: isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED)
+
+
+def is_untrusted(exc: BaseException | None) -> bool:
+    """The server's TLS certificate failed verification: the same certificate will fail again."""
+    import ssl
+
+    return _in_chain(exc, lambda e: isinstance(e, ssl.SSLCertVerificationError)
+                     or "CERTIFICATE_VERIFY_FAILED" in str(e))
+
+
+def _in_chain(exc: BaseException | None, test) -> bool:
     seen = 0
     while exc is not None and seen < 8:
-        if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
+        if test(exc):
             return True
         exc = exc.__cause__ or exc.__context__
         seen += 1
@@ -211,6 +223,10 @@ def retry_or_raise(attempt: int, response: httpx.Response | None, url: str, exc:
         raise OfflineError("cannot connect: connection refused", url=shown,
                            hint="nothing answers at that address; check the URL, the network, or point "
                                 "HF_ENDPOINT / LLMDATA_MIRRORS at a reachable mirror")
+    if isinstance(exc, httpx.ConnectError) and is_untrusted(exc):
+        raise OfflineError(f"cannot connect: the server's TLS certificate is not trusted ({exc})", url=shown,
+                           hint="behind a proxy or with a private mirror, point SSL_CERT_FILE (or SSL_CERT_DIR) "
+                                "at the CA bundle that signs its certificate")
     retries = settings.retries()
     if attempt >= retries:
         if response is not None and response.status_code == 429:
