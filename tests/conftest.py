@@ -30,6 +30,7 @@ def clean_env(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("LLMDATA_HOME", str(home))
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NETRC", str(tmp_path / "no.netrc"))  # never the developer's own ~/.netrc
     return home
 
 

@@ -85,7 +85,41 @@ def auth_headers(url: str) -> dict[str, str]:
     if here[0] == "https" and here[1] in GITHUB_HOSTS and here[2] == 443:
         token = settings.github_token()
         return {"authorization": f"Bearer {token}"} if token else {}
-    return {}
+    if "@" in urllib.parse.urlsplit(url).netloc:
+        return {}  # credentials in the URL itself: httpx sends those
+    return netrc_auth(here[1])
+
+
+def netrc_auth(host: str) -> dict[str, str]:
+    """Basic auth from ``$NETRC`` or ``~/.netrc`` for exactly this host, as curl and requests read it.
+
+    The place for a private mirror's password: a catalog URL is copied into the
+    index as written, a netrc entry stays in the user's own file.
+    """
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    found = _netrc_hosts(path, stat.st_mtime_ns, stat.st_size).get(host)
+    if not found:
+        return {}
+    import base64
+
+    return {"authorization": "Basic " + base64.b64encode(f"{found[0]}:{found[1]}".encode()).decode()}
+
+
+@functools.lru_cache(maxsize=4)
+def _netrc_hosts(path: str, _mtime_ns: int, _size: int) -> dict[str, tuple[str, str]]:
+    """host -> (login, password) of a netrc file, read once per version of it; a file that does not parse gives none."""
+    import netrc
+
+    try:
+        parsed = netrc.netrc(path)
+    except (OSError, netrc.NetrcParseError) as exc:
+        log.warning("%s: not used (%s)", path, exc)
+        return {}
+    return {host.lower(): (login or "", password or "") for host, (login, _account, password) in parsed.hosts.items()}
 
 
 def new_client(jobs: int = 1) -> httpx.Client:
