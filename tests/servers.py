@@ -332,18 +332,16 @@ class IndexedCatalog:
     """
 
     def __init__(self, directory, entries: list[dict]) -> None:
-        import os
         import sqlite3
 
         import yaml
 
+        from llmdata import settings
+
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "catalog.yaml"
         self.path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        saved = {k: os.environ.get(k) for k in ("LLMDATA_HOME", "LLMDATA_CATALOG")}
-        os.environ["LLMDATA_HOME"] = str(directory / "home")
-        os.environ["LLMDATA_CATALOG"] = str(self.path)
-        try:
+        with settings.environment({"LLMDATA_HOME": str(directory / "home"), "LLMDATA_CATALOG": str(self.path)}):
             from llmdata.index.reader import open_index
             from llmdata.store import layout
 
@@ -351,12 +349,6 @@ class IndexedCatalog:
             self.index = layout.index_path()
             with sqlite3.connect(self.index) as con:
                 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def install(self, monkeypatch) -> None:
         import shutil

@@ -96,7 +96,7 @@ def netrc_auth(host: str) -> dict[str, str]:
     The place for a private mirror's password: a catalog URL is copied into the
     index as written, a netrc entry stays in the user's own file.
     """
-    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    path = settings.netrc_path()
     try:
         stat = os.stat(path)
     except OSError:
