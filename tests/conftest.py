@@ -30,6 +30,7 @@ def clean_env(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("LLMDATA_HOME", str(home))
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NETRC", str(tmp_path / "no.netrc"))  # never the developer's own ~/.netrc
     return home
 
 
@@ -119,6 +120,32 @@ def _server_127_0_0_2():
     s = FakeServer("127.0.0.2")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def _tls_server(tmp_path_factory):
+    """The loopback server over HTTPS, its certificate signed by a throwaway CA (trustme); yields it and the CA file."""
+    import ssl
+
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    s = FakeServer("127.0.0.1", tls=context)
+    yield s, ca_file
+    s.close()
+
+
+@pytest.fixture
+def tls_hosts(_tls_server, monkeypatch):
+    """``hosts`` over HTTPS: the client trusts the server's CA through ``SSL_CERT_FILE``, as a user's would."""
+    tls, ca_file = _tls_server
+    tls.reset()
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    point_at_loopback(monkeypatch, tls.url)
+    return tls
 
 
 @pytest.fixture

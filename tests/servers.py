@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -40,7 +41,7 @@ class HubRepo:
 
 
 class FakeServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.files: dict[str, bytes] = {}  # for /files, /raw and /media: "repo/sha/path" or plain path
         self.hub: dict[str, HubRepo] = {}
         self.commits: dict[tuple[str, str], str] = {}  # (repo, ref) -> sha for the GitHub API
@@ -54,7 +55,9 @@ class FakeServer:
         self.httpd = http.server.ThreadingHTTPServer((host, 0), self._handler())
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None  # dropped connections are the point
-        self.url = f"http://{host}:{self.httpd.server_address[1]}"
+        if tls is not None:  # HTTPS: every accepted connection does the TLS handshake first
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)  # close() waits at most one poll
         self.thread.start()
@@ -329,18 +332,16 @@ class IndexedCatalog:
     """
 
     def __init__(self, directory, entries: list[dict]) -> None:
-        import os
         import sqlite3
 
         import yaml
 
+        from llmdata import settings
+
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "catalog.yaml"
         self.path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        saved = {k: os.environ.get(k) for k in ("LLMDATA_HOME", "LLMDATA_CATALOG")}
-        os.environ["LLMDATA_HOME"] = str(directory / "home")
-        os.environ["LLMDATA_CATALOG"] = str(self.path)
-        try:
+        with settings.environment({"LLMDATA_HOME": str(directory / "home"), "LLMDATA_CATALOG": str(self.path)}):
             from llmdata.index.reader import open_index
             from llmdata.store import layout
 
@@ -348,12 +349,6 @@ class IndexedCatalog:
             self.index = layout.index_path()
             with sqlite3.connect(self.index) as con:
                 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def install(self, monkeypatch) -> None:
         import shutil

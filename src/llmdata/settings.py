@@ -7,6 +7,8 @@ Nothing is frozen at import: tests and long-lived processes that change
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,3 +121,27 @@ def hf_token() -> str | None:
 
 def github_token() -> str | None:
     return os.environ.get("GITHUB_TOKEN") or None
+
+
+def netrc_path() -> str:
+    """``NETRC``, else ``~/.netrc``: where logins for private hosts are read, as curl and requests read them."""
+    return os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """These variables set for the duration, each restored (or removed) afterwards.
+
+    For code that runs where the caller's settings are not the process's own:
+    a Ray task carrying the driver's, an index built for another store.
+    """
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

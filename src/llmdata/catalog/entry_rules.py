@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import resources
-from ..errors import Problem
+from ..errors import Problem, redact_url
 from .schema_check import _close, licenses
 from .yaml_positions import LoadedYaml
 
@@ -142,7 +142,7 @@ def _declares_converter(entry: dict) -> bool:
 
 
 def _check_sources(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
-    """A converter needs known files; url sources with different file names are parts, not mirrors."""
+    """A converter needs known files; no secrets in URLs; url sources with different file names are parts, not mirrors."""
     problems: list[Problem] = []
     eid = entry.get("id")
     sources = [s for s in entry.get("sources") or [] if isinstance(s, dict)]
@@ -156,6 +156,16 @@ def _check_sources(entry: dict, index: int, loaded: LoadedYaml, file: str) -> li
                     "list the data files (path, git_blob or sha256, size) under files:, or set "
                     "format: {produces: unsupported, reason: ...}",
                 ))
+    for keys, url in _source_urls(sources):
+        if redact_url(url) != url:
+            problems.append(_problem_at(
+                loaded, file, index, eid, keys,
+                "this URL carries credentials (a user:password@ part or a token in its query), and the catalog is "
+                "copied into the search index as written",
+                "put the host's login in ~/.netrc (machine HOST login USER password SECRET; $NETRC names another "
+                "file), which downloads read for that host only, and remove it from the URL",
+                severity="warning",
+            ))
     names = {}
     for s_index, source in enumerate(sources):
         if source.get("kind") == "url" and isinstance(source.get("url"), str):
@@ -170,6 +180,20 @@ def _check_sources(entry: dict, index: int, loaded: LoadedYaml, file: str) -> li
             severity="warning",
         ))
     return problems
+
+
+def _source_urls(sources: list) -> list[tuple[tuple, str]]:
+    """(keys, url) of every URL a source names: its own ``url`` and its files' ``url``."""
+    found = []
+    for s_index, source in enumerate(sources):
+        if not isinstance(source, dict):
+            continue
+        if isinstance(source.get("url"), str):
+            found.append((("sources", s_index, "url"), source["url"]))
+        for f_index, spec in enumerate(source.get("files") or []):
+            if isinstance(spec, dict) and isinstance(spec.get("url"), str):
+                found.append((("sources", s_index, "files", f_index, "url"), spec["url"]))
+    return found
 
 
 def _check_format(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:

@@ -85,7 +85,41 @@ def auth_headers(url: str) -> dict[str, str]:
     if here[0] == "https" and here[1] in GITHUB_HOSTS and here[2] == 443:
         token = settings.github_token()
         return {"authorization": f"Bearer {token}"} if token else {}
-    return {}
+    if "@" in urllib.parse.urlsplit(url).netloc:
+        return {}  # credentials in the URL itself: httpx sends those
+    return netrc_auth(here[1])
+
+
+def netrc_auth(host: str) -> dict[str, str]:
+    """Basic auth from ``$NETRC`` or ``~/.netrc`` for exactly this host, as curl and requests read it.
+
+    The place for a private mirror's password: a catalog URL is copied into the
+    index as written, a netrc entry stays in the user's own file.
+    """
+    path = settings.netrc_path()
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    found = _netrc_hosts(path, stat.st_mtime_ns, stat.st_size).get(host)
+    if not found:
+        return {}
+    import base64
+
+    return {"authorization": "Basic " + base64.b64encode(f"{found[0]}:{found[1]}".encode()).decode()}
+
+
+@functools.lru_cache(maxsize=4)
+def _netrc_hosts(path: str, _mtime_ns: int, _size: int) -> dict[str, tuple[str, str]]:
+    """host -> (login, password) of a netrc file, read once per version of it; a file that does not parse gives none."""
+    import netrc
+
+    try:
+        parsed = netrc.netrc(path)
+    except (OSError, netrc.NetrcParseError) as exc:
+        log.warning("%s: not used (%s)", path, exc)
+        return {}
+    return {host.lower(): (login or "", password or "") for host, (login, _account, password) in parsed.hosts.items()}
 
 
 def new_client(jobs: int = 1) -> httpx.Client:
@@ -154,9 +188,21 @@ def is_retryable_status(status: int) -> bool:
 
 def is_refused(exc: BaseException | None) -> bool:
     """A connection the far end refused (nothing listens there): retrying the same address will not help."""
+    return _in_chain(exc, lambda e: isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED)
+
+
+def is_untrusted(exc: BaseException | None) -> bool:
+    """The server's TLS certificate failed verification: the same certificate will fail again."""
+    import ssl
+
+    return _in_chain(exc, lambda e: isinstance(e, ssl.SSLCertVerificationError)
+                     or "CERTIFICATE_VERIFY_FAILED" in str(e))
+
+
+def _in_chain(exc: BaseException | None, test) -> bool:
     seen = 0
     while exc is not None and seen < 8:
-        if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
+        if test(exc):
             return True
         exc = exc.__cause__ or exc.__context__
         seen += 1
@@ -211,6 +257,10 @@ def retry_or_raise(attempt: int, response: httpx.Response | None, url: str, exc:
         raise OfflineError("cannot connect: connection refused", url=shown,
                            hint="nothing answers at that address; check the URL, the network, or point "
                                 "HF_ENDPOINT / LLMDATA_MIRRORS at a reachable mirror")
+    if isinstance(exc, httpx.ConnectError) and is_untrusted(exc):
+        raise OfflineError(f"cannot connect: the server's TLS certificate is not trusted ({exc})", url=shown,
+                           hint="behind a proxy or with a private mirror, point SSL_CERT_FILE (or SSL_CERT_DIR) "
+                                "at the CA bundle that signs its certificate")
     retries = settings.retries()
     if attempt >= retries:
         if response is not None and response.status_code == 429:

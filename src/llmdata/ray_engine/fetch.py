@@ -14,30 +14,15 @@ local engine raises it (the original exception, not Ray's wrapper).
 
 from __future__ import annotations
 
-import os
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
+from .. import settings
 from ..fetchers.parallel import Totals
 from . import StoreNotSharedError, connect, worker_env
 
 FILES_PER_TASK = 64  # a chunk pays one task start-up and one client; small enough to spread a large repo
 MAX_RETRIES = 3  # Ray re-runs a task whose worker died (the chunk resumes and re-verifies)
-
-
-@contextmanager
-def _environment(env: dict[str, str]):
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _fetch_chunk(env: dict[str, str], probe: str, files: list, dests: list[str], jobs: int, after) -> list:
@@ -47,7 +32,7 @@ def _fetch_chunk(env: dict[str, str], probe: str, files: list, dests: list[str],
     from ..fetchers.http import new_client
     from ..fetchers.parallel import download_all
 
-    with _environment(env):
+    with settings.environment(env):
         if not Path(probe).is_file():
             raise StoreNotSharedError(
                 f"node {socket.gethostname()} cannot see the store at {env['LLMDATA_HOME']}",
