@@ -44,7 +44,8 @@ def search(
     if not hits:
         console(stderr=True).print("no dataset matches; try fewer words or filters, or `llmdata search` to list all")
         return
-    from .render import search_table, wants_chinese
+    from .cells import wants_chinese
+    from .render import search_table
 
     out.print(search_table(hits, chinese=wants_chinese(text)))
     out.print(f"[dim]{len(hits)} result(s). `llmdata info ID` shows the full card.[/]")
