@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -40,15 +41,22 @@ def search(
     if as_json:
         print_json(hits)
         return
-    out = console()
     if not hits:
         console(stderr=True).print("no dataset matches; try fewer words or filters, or `llmdata search` to list all")
         return
-    from .cells import wants_chinese
+    from .cells import search_footer, wants_chinese
+    from .plain import search_text
+
+    chinese = wants_chinese(text)
+    plain = search_text(hits, chinese)
+    if plain is not None:  # not a terminal: the characters rich would print, without loading it
+        sys.stdout.write(plain)
+        return
     from .render import search_table
 
-    out.print(search_table(hits, chinese=wants_chinese(text)))
-    out.print(f"[dim]{len(hits)} result(s). `llmdata info ID` shows the full card.[/]")
+    out = console()
+    out.print(search_table(hits, chinese=chinese))
+    out.print(f"[dim]{search_footer(len(hits))}[/]")
 
 
 def info(

@@ -6,8 +6,6 @@ importing rich's console (``plain.py``), from the same cells rich gets.
 
 from __future__ import annotations
 
-from ..index.tokens import segments
-
 # A cell of the search table is either a ``str``, data that rich reads as markup once escaped (and in which it
 # turns :emoji: codes into emoji, as it always has), or a ``(style, runs)`` pair: a rich ``Text`` of
 # ``(text, style)`` runs over a base style, shown as it is.
@@ -18,6 +16,8 @@ UNCLEAR_MARK = ("?", "yellow", "commercial use unclear")
 
 
 def wants_chinese(query: str) -> bool:
+    from ..index.tokens import segments
+
     return any(is_cjk for _, is_cjk in segments(query))
 
 
@@ -79,6 +79,10 @@ def license_cell(entry: dict, *, long: bool = False) -> tuple[str, Runs]:
 
 def search_header(chinese: bool) -> list[str]:
     return ["id", "category", "lang", "license", "size", "loads as", "简介" if chinese else "summary"]
+
+
+def search_footer(count: int) -> str:
+    return f"{count} result(s). `llmdata info ID` shows the full card."
 
 
 def search_row(hit: dict, chinese: bool) -> list:
