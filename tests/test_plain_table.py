@@ -116,7 +116,7 @@ def test_piped_search_imports_neither_rich_console_nor_other_commands():
     _modules_after("search", "数学")  # builds the index
     loaded = _modules_after("search", "数学")
     heavy = {"rich.console", "rich.table", "logging", "yaml", "jsonschema", "sqlmodel", "sqlalchemy", "datasets",
-             "pyarrow", "numpy", "httpx", "llmdata.cli.store_cmds", "llmdata.cli.recipe_cmds",
+             "pyarrow", "numpy", "httpx", "hashlib", "llmdata.cli.store_cmds", "llmdata.cli.recipe_cmds",
              "llmdata.cli.pin_cmd", "llmdata.cli.render", "llmdata.index.build"}
     assert not heavy & loaded, heavy & loaded
 
