@@ -1,6 +1,9 @@
-"""Catalog commands: search, info, validate."""
+"""Catalog commands: search, info, validate, pages.
 
-from __future__ import annotations
+Annotations here are evaluated when the module is read (no ``from __future__
+import annotations``): typer reads each command's signature on every run,
+and evaluating annotations kept as strings was most of that for ``search``.
+"""
 
 import sys
 from pathlib import Path
