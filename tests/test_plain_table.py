@@ -44,6 +44,7 @@ def _odd_hits(cards: list[dict]) -> list[dict]:
                 "summary": {"en": "short", "zh": "短"}},
         base | {"summary": {"en": "é" * 300, "zh": "中文混合 English 文本，全角ＡＢＣ与标点。" * 9}},
         base | {"license": "other", "commercial": False, "summary": {"en": "", "zh": ""}},
+        base | {"summary": {"en": "prompts start with '\\n\\nHuman:' and \\d+ stays", "zh": "反斜杠 \\ 在中间"}},
     ]
 
 
@@ -61,6 +62,10 @@ def test_plain_table_is_what_rich_prints(monkeypatch):
                     assert text == _rich(hits, chinese, width, monkeypatch), (width, chinese, [h["id"] for h in hits])
     # The comparison is only worth something if most cases are laid out here (narrow widths go to rich).
     assert laid_out > 0.6 * len(batches) * 2 * len(WIDTHS)
+    for start in range(0, len(cards), 20):  # every entry of the catalog
+        for width in (60, 80, 160):
+            text = _plain(cards[start:start + 20], start % 40 == 0, width, monkeypatch)
+            assert text == _rich(cards[start:start + 20], start % 40 == 0, width, monkeypatch)
 
 
 @pytest.mark.parametrize("summary", ["uses :smile: codes", "has [bold]markup[/bold]", "a\\", "two\nlines",

@@ -4,16 +4,17 @@ Output to a pipe, a file or a CI log has no colours and no links, so the
 table ``render.search_table`` describes comes down to column widths and one
 truncated column. Laid out here the way rich lays out that table (no box, no
 padding at the edges, expanded to the console's width, no wrapping, the last
-column taking what the others leave), it prints the same characters, without
-rich's console and table modules: most of the start-up of a piped search.
+column taking what the others leave, columns shrunk evenly when they do not
+fit), it prints the same characters without rich's console and table
+modules, a large part of the start-up of a piped search.
 
 Only the common case is laid out here; ``search_text`` returns None for the
 rest and rich prints it as before: a terminal (or FORCE_COLOR, TTY_COMPATIBLE,
-a notebook, Windows), a console too narrow for every column at its full width,
-and cells rich would treat specially (markup or :emoji: codes in the text it
-reads as markup; line breaks, tabs and other characters that are not
-printable). ``tests/test_plain_table.py`` compares both on every entry of the
-catalog at many widths.
+a notebook, Windows), a console narrower than the count line (rich would
+wrap it), and cells rich would treat specially (markup or :emoji: codes in
+the text it reads as markup; line breaks, tabs and other characters that are
+not printable). ``tests/test_plain_table.py`` compares both on every catalog
+entry and on odd cases, at many widths.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ import sys
 
 from .cells import search_footer, search_header, search_row
 
-# What rich might read as markup (rich.markup) or as an emoji code (rich._emoji_replace) in a str cell.
-_MARKUP = re.compile(r"[\[\\]")
+# Two colons that may hold an emoji code (rich._emoji_replace).
 _COLONS = re.compile(r":\S*:")
 
 
@@ -68,7 +68,9 @@ def _has_emoji(text: str) -> bool:
 def _plain(cell) -> str | None:
     """The text of a cell, or None when rich would not show it as it is."""
     if isinstance(cell, str):
-        text = None if _MARKUP.search(cell) or (_COLONS.search(cell) and _has_emoji(cell)) else cell
+        # rich shows escape(cell) read as markup: the text itself, unless it has a [ or ends with a backslash
+        markup = "[" in cell or cell.endswith("\\")
+        text = None if markup or (_COLONS.search(cell) and _has_emoji(cell)) else cell
     else:
         text = "".join(run for run, _ in cell[1])
     return text if text is not None and text.isprintable() else None
