@@ -131,3 +131,19 @@ def test_other_commands_show_library_notices():
             "logging.getLogger('llmdata.fetchers.http').info('waiting 40 s before retry')")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert "note: waiting 40 s before retry" in run.stderr
+
+
+def test_a_pipe_closed_early_ends_the_command_as_rich_does(monkeypatch):
+    import os
+
+    from llmdata.cli.output import write_plain
+
+    read, write = os.pipe()
+    os.close(read)
+    stream = os.fdopen(write, "w")
+    monkeypatch.setattr(sys, "stdout", stream)
+    with pytest.raises(SystemExit) as exc:
+        write_plain("x" * 100_000)
+    assert exc.value.code == 1
+    stream.write("more")  # stdout now goes to /dev/null
+    stream.flush()

@@ -5,14 +5,13 @@ import annotations``): typer reads each command's signature on every run,
 and evaluating annotations kept as strings was most of that for ``search``.
 """
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from .options import CatalogOption, JsonOption, StrictCatalogsOption
-from .output import console, print_json
+from .output import console, print_json, write_plain
 
 
 def search(
@@ -53,7 +52,7 @@ def search(
     chinese = wants_chinese(text)
     plain = search_text(hits, chinese)
     if plain is not None:  # not a terminal: the characters rich would print, without loading it
-        sys.stdout.write(plain)
+        write_plain(plain)
         return
     from .render import search_table
 
