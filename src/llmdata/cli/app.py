@@ -2,12 +2,73 @@
 
 from __future__ import annotations
 
-import logging
 import sys
+from collections.abc import Iterator, MutableMapping
+from importlib import import_module
 
 import typer
+from typer.core import TyperGroup
 
-from . import catalog_cmds, pin_cmd, recipe_cmds, store_cmds
+# Every command: its name, and the module of this package and the function that implement it, in the order
+# `llmdata --help` lists them.
+COMMANDS = {
+    "search": ("catalog_cmds", "search"),
+    "info": ("catalog_cmds", "info"),
+    "validate": ("catalog_cmds", "validate"),
+    "pages": ("catalog_cmds", "pages"),
+    "pin": ("pin_cmd", "pin"),
+    "fetch": ("store_cmds", "fetch"),
+    "list": ("store_cmds", "list_"),
+    "verify": ("store_cmds", "verify"),
+    "rm": ("store_cmds", "rm"),
+    "export": ("recipe_cmds", "export"),
+    "build": ("recipe_cmds", "build"),
+}
+
+
+class _LazyCommands(MutableMapping):
+    """The group's commands, each imported and turned into a click command the first time it is asked for.
+
+    Typer builds a click command by reading the signature of its function,
+    which costs milliseconds per command; a run needs only the one it runs
+    (``--help`` and a misspelt command name ask for the names, and the help
+    for every command).
+    """
+
+    def __init__(self) -> None:
+        self._built: dict[str, typer.core.TyperCommand] = {}
+
+    def __getitem__(self, name: str):
+        if name not in self._built:
+            module, function = COMMANDS[name]  # KeyError: no such command
+            from typer.main import get_command_from_info
+            from typer.models import CommandInfo
+
+            callback = getattr(import_module(f".{module}", __package__), function)
+            self._built[name] = get_command_from_info(CommandInfo(name=name, callback=callback),
+                                                      pretty_exceptions_short=app.pretty_exceptions_short,
+                                                      rich_markup_mode=app.rich_markup_mode)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("the commands of llmdata are fixed")
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (name for name in self._built if name not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS) + sum(name not in COMMANDS for name in self._built)
+
+
+class _Group(TyperGroup):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.commands = _LazyCommands()
+
 
 app = typer.Typer(
     name="llmdata",
@@ -16,18 +77,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=_Group,
 )
-app.command()(catalog_cmds.search)
-app.command()(catalog_cmds.info)
-app.command()(catalog_cmds.validate)
-app.command()(catalog_cmds.pages)
-app.command()(pin_cmd.pin)
-app.command()(store_cmds.fetch)
-app.command("list")(store_cmds.list_)
-app.command()(store_cmds.verify)
-app.command()(store_cmds.rm)
-app.command()(recipe_cmds.export)
-app.command()(recipe_cmds.build)
 
 
 def _version_callback(value: bool) -> None:
@@ -38,11 +89,21 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+# Commands that only read the catalog index: they never reach the fetchers, the code that logs notices, so
+# they are spared importing `logging` (a search is mostly start-up).
+_NO_NOTICES = frozenset({"search", "info"})
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version."),
 ) -> None:
     """Find, fetch and load LLM training and evaluation data."""
+    if ctx.invoked_subcommand not in _NO_NOTICES:
+        from .notices import listen
+
+        listen()
 
 
 def _read_only_message(exc: BaseException) -> str | None:
@@ -89,7 +150,6 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import LlmdataError, LlmdataWarning
     from .output import print_error
 
-    _show_library_notices()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", LlmdataWarning)
@@ -115,27 +175,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 INTERRUPTED = "interrupted; run the same command to resume"
-
-
-class _NoticeHandler(logging.Handler):
-    """Library notices (long retry waits, a damaged stored copy replaced) as one yellow line on stderr.
-
-    The library only logs them (quiet unless someone listens); the CLI listens.
-    """
-
-    def emit(self, record: logging.LogRecord) -> None:
-        from rich.markup import escape
-
-        from .output import console
-
-        console(stderr=True).print(f"[yellow]note:[/] {escape(record.getMessage())}")
-
-
-def _show_library_notices() -> None:
-    logger = logging.getLogger("llmdata")
-    if not any(isinstance(h, _NoticeHandler) for h in logger.handlers):
-        logger.addHandler(_NoticeHandler(logging.INFO))
-        logger.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":  # pragma: no cover

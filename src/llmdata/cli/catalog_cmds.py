@@ -1,6 +1,9 @@
-"""Catalog commands: search, info, validate."""
+"""Catalog commands: search, info, validate, pages.
 
-from __future__ import annotations
+Annotations here are evaluated when the module is read (no ``from __future__
+import annotations``): typer reads each command's signature on every run,
+and evaluating annotations kept as strings was most of that for ``search``.
+"""
 
 from pathlib import Path
 from typing import Annotated, Optional
@@ -8,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .options import CatalogOption, JsonOption, StrictCatalogsOption
-from .output import console, print_json
+from .output import console, print_json, write_plain
 
 
 def search(
@@ -40,14 +43,22 @@ def search(
     if as_json:
         print_json(hits)
         return
-    out = console()
     if not hits:
         console(stderr=True).print("no dataset matches; try fewer words or filters, or `llmdata search` to list all")
         return
-    from .render import search_table, wants_chinese
+    from .cells import search_footer, wants_chinese
+    from .plain import search_text
 
-    out.print(search_table(hits, chinese=wants_chinese(text)))
-    out.print(f"[dim]{len(hits)} result(s). `llmdata info ID` shows the full card.[/]")
+    chinese = wants_chinese(text)
+    plain = search_text(hits, chinese)
+    if plain is not None:  # not a terminal: the characters rich would print, without loading it
+        write_plain(plain)
+        return
+    from .render import search_table
+
+    out = console()
+    out.print(search_table(hits, chinese=chinese))
+    out.print(f"[dim]{search_footer(len(hits))}[/]")
 
 
 def info(

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
 def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def write_plain(text: str) -> None:
+    """Text that stands for what rich would print, written as rich's console writes it: flushed, and on a
+    pipe closed early (``| head``) stdout is pointed at /dev/null and the command exits 1, silently."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 def console(stderr: bool = False):

@@ -7,84 +7,28 @@ from rich.table import Table
 from rich.text import Text
 
 from ..catalog.model import Source, evidence_url
-from ..index.tokens import segments
+from .cells import human_bytes, license_cell, search_header, search_row, size_text
 
 
-def wants_chinese(query: str) -> bool:
-    return any(is_cjk for _, is_cjk in segments(query))
-
-
-def human_count(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit, size in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
-        if n >= size:
-            return f"{n / size:.1f}{unit}".replace(".0", "")
-    return str(n)
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
+def _text(cell) -> Text:
+    """A rich ``Text`` of a ``(style, runs)`` cell (see ``cells``)."""
+    style, runs = cell
+    return Text.assemble(*runs, style=style)
 
 
 def license_text(entry: dict, *, long: bool = False) -> Text:
     """Licence id with a commercial-use mark: ✓ allowed, ✗ forbidden, ? unknown."""
-    commercial = entry.get("commercial")
-    mark, style, word = {True: ("✓", "green", "commercial use allowed"),
-                         False: ("✗", "red", "non-commercial")}.get(commercial, ("?", "yellow", "commercial use unclear"))
-    source = entry.get("license_source")
-    text = Text(entry["license"], style=f"link {evidence_url(source)}" if source else "")
-    text.append(" ")
-    text.append(f"{mark} {word}" if long else mark, style=style)
-    return text
-
-
-def size_text(entry: dict) -> str:
-    size = entry.get("size") or {}
-    parts = []
-    if "records" in size:
-        parts.append(f"{human_count(size['records'])} rows")
-    if "bytes" in size:
-        parts.append(human_bytes(size["bytes"]))
-    if "tokens" in size:
-        parts.append(f"{human_count(size['tokens'])} tok")
-    return " / ".join(parts) or "?"
-
-
-def loads_as(entry: dict) -> Text:
-    """The normalized format `llmdata.load` gives, or 'raw' when the entry has no converter yet."""
-    from ..catalog.model import loads
-
-    if not loads(entry):
-        return Text("raw", style="dim")
-    return Text(entry["format"]["produces"], style="green")
+    return _text(license_cell(entry, long=long))
 
 
 def search_table(hits: list[dict], chinese: bool) -> Table:
     table = Table(header_style="bold", expand=True, box=None, pad_edge=False)
-    table.add_column("id", style="cyan", no_wrap=True)
-    table.add_column("category", no_wrap=True)
-    table.add_column("lang", no_wrap=True)
-    table.add_column("license", no_wrap=True)
-    table.add_column("size", no_wrap=True)
-    table.add_column("loads as", no_wrap=True)
-    table.add_column("summary" if not chinese else "简介", no_wrap=True, overflow="ellipsis", ratio=1, min_width=20)
+    *columns, summary = search_header(chinese)
+    for name in columns:
+        table.add_column(name, style="cyan" if name == "id" else None, no_wrap=True)
+    table.add_column(summary, no_wrap=True, overflow="ellipsis", ratio=1, min_width=20)
     for hit in hits:
-        summary = hit["summary"]["zh" if chinese else "en"]
-        ident = Text(hit["id"])
-        if hit["access"] != "public":
-            ident.append(f" ({hit['access']})", style="magenta")
-        table.add_row(
-            ident, hit["category"], ",".join(hit["languages"]), license_text(hit), size_text(hit),
-            loads_as(hit), escape(summary),
-        )
+        table.add_row(*(escape(cell) if isinstance(cell, str) else _text(cell) for cell in search_row(hit, chinese)))
     return table
 
 

@@ -99,7 +99,7 @@ def fetch(
         print_json([r.as_dict() for r in reports])
         return
     out = console()
-    from ..cli.render import human_bytes
+    from .cells import human_bytes
 
     for r in reports:
         head = ("would fetch" if r.dry_run else "fetched") + (" (subset)" if r.partial else "")
@@ -164,7 +164,7 @@ def list_(as_json: JsonOption = False) -> None:
     if as_json:
         print_json(rows)
         return
-    from .render import human_bytes
+    from .cells import human_bytes
 
     legacy = _legacy_cache_bytes()
     if legacy:

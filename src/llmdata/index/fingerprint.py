@@ -12,7 +12,6 @@ sees the file settled.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 from pathlib import Path
@@ -40,11 +39,15 @@ def is_racy(stat: str, read_at_ns: int) -> bool:
 
 
 def fingerprint(paths: list[Path]) -> str:
-    """Hash of the index layout version and every catalog file's path and stat."""
-    digest = hashlib.sha256(f"index-schema={INDEX_SCHEMA_VERSION}\n".encode())
-    for path in paths:
-        digest.update(f"{path}\0{file_stat(path) or '<missing>'}\n".encode())
-    return digest.hexdigest()
+    """The index layout version and every catalog file's path and stat, as JSON text.
+
+    Not hashed: it is only compared for equality and is a few hundred bytes
+    per catalog file, while a hash would load OpenSSL on every search.
+    """
+    import json
+
+    return json.dumps([f"index-schema={INDEX_SCHEMA_VERSION}",
+                       *([str(path), file_stat(path) or "<missing>"] for path in paths)], ensure_ascii=False)
 
 
 def same_contents(db: Path, paths: list[Path]) -> bool:
@@ -59,6 +62,8 @@ def same_contents(db: Path, paths: list[Path]) -> bool:
             conn.close()
     except sqlite3.Error:
         return False
+    import hashlib
+
     if not row or row[0] != str(INDEX_SCHEMA_VERSION) or list(stored) != [str(p) for p in paths]:
         return False
     for path in paths:
