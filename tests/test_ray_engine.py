@@ -113,3 +113,16 @@ def test_a_failing_file_fails_the_ray_fetch_with_its_url(ray_local, three):
         llmdata.fetch("text-big", engine="ray")
     assert "part-1.jsonl" in caught.value.url
     assert ledger.current("text-big") is None
+
+
+def test_a_strict_failure_on_ray_is_the_local_engines_error_and_publishes_nothing(ray_local, three):
+    """The first unit that fails cancels the others; its error is the converter's own, and no normalized folder
+    (nor a staged one) is left behind."""
+    from llmdata.normalize.run import StrictConversionError
+
+    with pytest.raises(StrictConversionError) as caught:
+        llmdata.fetch("chat-big", engine="ray", strict=True)
+    name, unit, line = str(caught.value).split(": ")[0].split(" ")
+    assert (name, unit) == ("train.jsonl", "line") and int(line) % 97 == 0  # one of the broken lines
+    root = layout.normalized_root() / "chat-big"
+    assert not root.exists() or not [p for p in root.rglob("*") if p.is_file()]

@@ -2,8 +2,8 @@
 
 - :mod:`.fetch` splits a dataset's file list into Ray tasks; each downloads
   and verifies its files into the store with :func:`fetchers.parallel.download_all`;
-- :mod:`.normalize` converts with a ``ray.data`` pipeline whose map step runs
-  the local engine's readers and converters on byte ranges of the raw files;
+- :mod:`.normalize` converts with Ray tasks that run the local engine's
+  readers and converters on byte ranges of the raw files;
 - :func:`.normalize.load_split` reads exactly one split's shards as a ``ray.data.Dataset``;
 - :mod:`.build` runs a recipe's filters, dedup and decontamination as Ray tasks and
   Ray Data groupings (:mod:`.groups`), with the same rows and bytes as the local build.

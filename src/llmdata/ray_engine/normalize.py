@@ -1,10 +1,10 @@
-"""Normalization on Ray Data: the local engine's readers and converters, one byte range of a raw file per task.
+"""Normalization on Ray: the local engine's readers and converters, one byte range of a raw file per Ray task.
 
-The pipeline is ``ray.data.from_items(units)`` → ``map_batches(convert)`` →
-counts back on the driver. A unit is a whole raw file, or for plain JSON
+The driver plans units, runs one Ray task per unit (:func:`run_units`) and
+gets their counts back. A unit is a whole raw file, or for plain JSON
 Lines a range of whole lines of it (``RANGE_BYTES``, cut at newlines, with the
-number of its first line), so one big file is spread over every CPU. The map
-step runs exactly what ``convert_split`` runs (``pipeline._SplitRun``: the row
+number of its first line), so one big file is spread over every CPU. A task
+runs exactly what ``convert_split`` runs (``pipeline._SplitRun``: the row
 converter, the columnar twin, the same ids ``file:line``, ``meta`` and
 rejects; plain JSON Lines through pyarrow's reader, ``arrowpath.consume_lines``
 on the unit's bytes) and writes its Parquet shards and rejects with the local
@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import os
 import shutil
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -34,41 +36,47 @@ from ..normalize.readers import Position, iter_jsonl, read_records
 from ..store import layout
 from ..store.atomic import staged_dir
 from . import connect
+from .fetch import MAX_RETRIES
 
 RANGE_BYTES = 32 << 20
 UNITS = ".units"
+log = logging.getLogger(__name__)
 
 
-def plan_units(splits: dict[str, list[tuple[Path, str]]], encoding: str, range_bytes: int | None = None) -> list[dict]:
-    """Every split's files as units of work, in split and file order; plain JSONL files cut at newlines."""
+def plan_units(splits: dict[str, list[tuple[Path, str]]], encoding: str, range_bytes: int | None = None):
+    """Every split's files as units of work, in split and file order; plain JSONL files cut at newlines.
+
+    A generator: a range's first line number needs the lines of every range
+    before it counted, which means reading the file through, so each unit
+    is handed out as soon as it is known and its task runs while the driver
+    counts on.
+    """
     range_bytes = range_bytes or RANGE_BYTES
-    units = []
+    index = 0
     for split, inputs in splits.items():
         for path, name in inputs:
             if encoding != "utf-8" or not arrowpath.is_plain_jsonl(path) or path.stat().st_size <= range_bytes:
-                units.append({"split": split, "path": str(path), "name": name, "start": 0, "end": -1, "line": 0})
-                continue
-            for start, end, line in _line_ranges(path, range_bytes):
-                units.append({"split": split, "path": str(path), "name": name, "start": start, "end": end,
-                              "line": line})
-    for index, unit in enumerate(units):
-        unit["index"] = index
-    return units
+                ranges = [(0, -1, 0)]
+            else:
+                ranges = _line_ranges(path, range_bytes)
+            for start, end, line in ranges:
+                yield {"split": split, "path": str(path), "name": name, "start": start, "end": end, "line": line,
+                       "index": index}
+                index += 1
 
 
-def _line_ranges(path: Path, range_bytes: int) -> list[tuple[int, int, int]]:
+def _line_ranges(path: Path, range_bytes: int):
     """(start, end, lines before start) covering the file, each range ending just after a newline."""
-    size, ranges, start, lines = path.stat().st_size, [], 0, 0
+    size, start, lines = path.stat().st_size, 0, 0
     with open(path, "rb") as fh:
         while start < size:
             fh.seek(min(start + range_bytes, size))
             fh.readline()  # on to the end of the line the cut fell in
             end = min(fh.tell(), size) if start + range_bytes < size else size
-            ranges.append((start, end, lines))
+            yield start, end, lines
             fh.seek(start)
             lines += fh.read(end - start).count(b"\n")
             start = end
-    return ranges
 
 
 def _records(unit: dict, spec: FormatSpec):
@@ -85,7 +93,9 @@ def _records(unit: dict, spec: FormatSpec):
 
 
 def convert_unit(unit: dict, spec: FormatSpec, source: str, strict: bool, work: str) -> dict:
-    """One unit through the local engine's ``_SplitRun`` into ``work/.units/<index>``; returns its counts."""
+    """One unit through the local engine's ``_SplitRun`` into ``work/.units/<index>``; returns its counts, with
+    the task's wall and CPU times (``timing``: what the driver logs, to see where a run's time goes)."""
+    started, cpu = time.time(), time.process_time()
     conv = pipeline.get(spec.converter)
     split = unit["split"]
     split_conv, split_spec = pipeline._table_plan(conv, spec, split) if conv.tables else (conv, spec)
@@ -107,30 +117,47 @@ def convert_unit(unit: dict, spec: FormatSpec, source: str, strict: bool, work: 
         run.writer.abort()
         raise
     return {"index": unit["index"], "split": split, "table": split_conv.produces if conv.tables else None,
-            **asdict(counts)}
+            **asdict(counts), "timing": {"pid": os.getpid(), "start": started, "end": time.time(),
+                                         "cpu": time.process_time() - cpu}}
 
 
-def _convert_batch(batch: dict, spec: dict, source: str, strict: bool, work: str) -> dict:
-    """The ``map_batches`` step: each unit in the batch converted; one row of counts (as JSON) per unit."""
-    format_spec = FormatSpec(**spec)
-    keys = list(batch)
-    rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in zip(keys, values)}
-            for values in zip(*(batch[k] for k in keys))]
-    return {"counts": [orjson.dumps(convert_unit(u, format_spec, source, strict, work)).decode() for u in rows]}
+def run_units(units, spec: FormatSpec, source: str, strict: bool, work: Path) -> list[dict]:
+    """Every unit (an iterable, see :func:`plan_units`) as one Ray task (one CPU each), submitted as it comes;
+    their counts in unit order.
 
-
-def run_units(units: list[dict], spec: FormatSpec, source: str, strict: bool, work: Path) -> list[dict]:
+    Plain Ray tasks rather than a ``ray.data`` map over the units: the map
+    step neither reads nor returns data (a unit is a byte range; its output
+    is Parquet on the store), and Ray Data's streaming executor adds a
+    scheduling step to every task (it polls its running tasks every 0.1 s
+    and starts with a budget of 0 CPUs until its resource coordinator grants
+    the cluster's): with tasks of under a second, 2 CPUs did little more
+    than 1 (40 tasks sleeping 0.25 s on 2 CPUs took 9 s as a ``ray.data``
+    map, 5.1 s as plain tasks; ``benchmarks/ray_normalize.py --scheduler``). The
+    first unit that fails cancels the rest; its error is raised as the local
+    engine raises it, once no task of the run is left writing.
+    """
     ray = connect()
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True
-    ds = ray.data.from_items(units, override_num_blocks=max(1, len(units)))
-    out = ds.map_batches(_convert_batch, batch_size=1, num_cpus=1,
-                         fn_kwargs={"spec": asdict(spec), "source": source, "strict": strict, "work": str(work)})
+    task = ray.remote(convert_unit).options(num_cpus=1, max_retries=MAX_RETRIES)
+    pending, counts = {}, []
     try:
-        rows = out.take_all()
-    except Exception as exc:  # Ray wraps what the map step raised: raise ours as the local engine would
+        for unit in units:
+            pending[task.remote(unit, spec, source, strict, str(work))] = unit["index"]
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            pending.pop(done[0])
+            counts.append(ray.get(done[0]))
+    except Exception as exc:  # Ray wraps what the task raised: raise ours as the local engine would
         raise _ours(exc) from None
-    return sorted((orjson.loads(r["counts"]) for r in rows), key=lambda c: c["index"])
+    finally:
+        for ref in pending:  # after a failure (or Ctrl-C): nothing else starts ...
+            ray.cancel(ref)
+        if pending:  # ... and nothing still running writes into the folder about to be removed
+            ray.wait(list(pending), num_returns=len(pending), timeout=60)
+    timings = [c.pop("timing") for c in counts]
+    log.debug("%d units on Ray: task walls %.2f s, task CPU %.2f s", len(timings),
+              sum(t["end"] - t["start"] for t in timings), sum(t["cpu"] for t in timings),
+              extra={"timings": timings})
+    return sorted(counts, key=lambda c: c["index"])
 
 
 def _ours(exc: BaseException) -> BaseException:
@@ -189,7 +216,7 @@ def _with_rows(parts: list[dict], work: Path):
 def normalize_fetched(entry: Entry, revision: str, files: list[dict], *, strict: bool = False, force: bool = False,
                       allow_empty: bool = False, partial: bool | None = None,
                       range_bytes: int | None = None) -> dict:
-    """``normalize.store.normalize_fetched`` with Ray Data converting: same folder, manifest and reuse rule."""
+    """``normalize.store.normalize_fetched`` with Ray tasks converting: same folder, manifest and reuse rule."""
     return store.normalize_fetched(entry, revision, files, strict=strict, force=force, allow_empty=allow_empty,
                                    partial=partial, runner=ray_runner(range_bytes))
 
@@ -202,7 +229,7 @@ def ray_runner(range_bytes: int | None = None):
 def normalize_on_ray(splits: dict[str, list[tuple[Path, str]]], spec: FormatSpec, *, source: str, out_dir: Path,
                      strict: bool = False, inputs_fingerprint: str = "", progress=None, converter=None,
                      range_bytes: int | None = None) -> dict:
-    """``pipeline.normalize`` on Ray Data: units converted by tasks, then assembled in order and published."""
+    """``pipeline.normalize`` on Ray: units converted by Ray tasks, then assembled in order and published."""
     converter = converter or pipeline.get(spec.converter)
     pipeline.check_options(converter, spec.options)
     with staged_dir(out_dir) as work:
