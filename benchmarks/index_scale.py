@@ -166,6 +166,9 @@ def run_size(n: int, files: int) -> None:
             write_catalog(path, min(per_file, n - k * per_file), start=k * per_file)
             paths.append(path)
         env = {**os.environ, "LLMDATA_HOME": str(root / "home"), "LLMDATA_CATALOG": os.pathsep.join(map(str, paths))}
+        # bytecode cached, as after `pip install` (which compiles it): an environment that forbids writing it
+        # would have every CLI run compile llmdata's modules again, which no installed user pays
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         search = ["llmdata", "search", "medical", "--limit", "5"]
         settle()
         build_s, build_mib, build_workers, build_tree = peak_of(search, env)
