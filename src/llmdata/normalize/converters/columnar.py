@@ -80,7 +80,10 @@ def _np(array):
 
 
 def _combined(column):
-    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    """A column as one array. A single chunk is taken as it is: ``combine_chunks`` copies even that one."""
+    if not hasattr(column, "combine_chunks"):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _string(column):
@@ -372,7 +375,7 @@ def read_jsonl(data):
     """JSON Lines bytes as a valid Arrow table of one chunk; None when pyarrow cannot read them as one.
 
     The bytes are parsed as one block: a table of several chunks would be
-    copied whole by the twins' ``combine_chunks`` (more CPU than a parallel
+    copied whole by the twins' ``_combined`` (more CPU than a parallel
     parse saves; the fast path parses on a thread of its own anyway). The
     table is validated in full: pyarrow's JSON reader does not check UTF-8,
     and (pyarrow 26) a null object as the first item of a list of objects
