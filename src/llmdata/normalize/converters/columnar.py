@@ -45,11 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .base import DEFAULT_ROLES, ROLES
+from .columnar_text import SPACES, blank_mask, pick
 
 USER, ASSISTANT, SYSTEM = ROLES.index("user"), ROLES.index("assistant"), ROLES.index("system")
-# The code points str.isspace() holds: what str.strip() trims and what the re module's \s matches (tests check it).
-SPACES = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
-          0x2029, 0x202F, 0x205F, 0x3000)
 SPACE_CLASS = "[" + "".join(f"\\x{{{c:x}}}" for c in SPACES) + "]"  # the same as an RE2 character class
 
 
@@ -106,9 +104,14 @@ def strip(strings):
 
 
 def blank(strings):
-    """True where ``not s.strip()``; null stays null."""
+    """True where ``not s.strip()``; null stays null. A string array's strings are not copied to find it
+    (:mod:`.columnar_text`)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    if isinstance(strings, pa.Array) and strings.type in (pa.string(), pa.large_string()):
+        valid = None if not strings.null_count else _bool(strings.is_null(), False)
+        return pa.array(blank_mask(strings), mask=valid)
     return pc.equal(pc.utf8_length(strip(strings)), 0)
 
 
@@ -296,7 +299,7 @@ def with_system(kept, lengths, codes, take, pool, system, has_system):
     offsets = np.zeros(len(kept) + 1, dtype=np.int64)
     np.cumsum(lengths + k_sys, out=offsets[1:])
     if not k_sys.any():
-        return messages(codes, pool.take(pa.array(take)), offsets)
+        return messages(codes, pick(pool, take), offsets)
     at_system = np.zeros(offsets[-1], dtype=bool)
     at_system[offsets[:-1][k_sys]] = True
     out_take = np.empty(offsets[-1], dtype=np.int64)

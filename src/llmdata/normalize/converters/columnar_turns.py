@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .columnar import _bool, blank, list_of_structs, messages, ranges, role_codes
+from .columnar_text import pick
 
 
 @dataclass
@@ -112,4 +113,4 @@ def gather(sides: list[Turns], side, start, count):
         take[mine] = turns.at[index[mine]] + base
         base += len(turns.text)
     pool = pa.concat_arrays([turns.text for turns in sides]) if len(sides) > 1 else sides[0].text
-    return messages(codes, pool.take(pa.array(take)), offsets)
+    return messages(codes, pick(pool, take), offsets)
