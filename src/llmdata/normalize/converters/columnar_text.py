@@ -81,19 +81,20 @@ def strip_bounds(array, rows=None):
 
 
 def _wide_space_at_an_end(raw, start, end):
-    """Per range: it starts or ends with one of the non-ASCII spaces."""
+    """Per range: it starts or ends with one of the non-ASCII spaces (their 2 or 3 bytes read as one integer)."""
     import numpy as np
 
     found = np.zeros(len(start), dtype=bool)
-    for side, bytes_at in ((0, lambda i, k, j: start[i] + j), (-1, lambda i, k, j: end[i] - k + j)):
+    for side in (0, -1):
         maybe = np.flatnonzero(start < end)
         maybe = maybe[_table(w[side] for w in _WIDE)[raw[start[maybe] if side == 0 else end[maybe] - 1]]]
-        for word in _WIDE:
-            k = len(word)
+        for k in (2, 3):
             hit = maybe[end[maybe] - start[maybe] >= k]
+            first = start[hit] if side == 0 else end[hit] - k
+            code = np.zeros(len(hit), dtype=np.int64)
             for j in range(k):
-                hit = hit[raw[bytes_at(hit, k, j)] == word[j]]
-            found[hit] = True
+                code = code * 256 + raw[first + j]
+            found[hit[np.isin(code, [int.from_bytes(w, "big") for w in _WIDE if len(w) == k])]] = True
     return found
 
 

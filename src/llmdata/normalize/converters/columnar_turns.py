@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .columnar import _bool, blank, list_of_structs, messages, ranges, role_codes
-from .columnar_text import pick
+from .columnar_text import offsets, pick
 
 
 @dataclass
@@ -33,6 +33,16 @@ class Turns:
         import pyarrow as pa
 
         return self.text.take(pa.array(self.at[turns]))
+
+    def sizes(self, turns):
+        """The byte sizes of the texts of the turns ``turns`` (-1 where that cannot be read off the array)."""
+        import numpy as np
+        import pyarrow as pa
+
+        if not isinstance(self.text, pa.Array) or self.text.type not in (pa.string(), pa.large_string()):
+            return np.full(len(turns), -1, dtype=np.int64)
+        at = offsets(self.text)
+        return at[self.at[turns] + 1] - at[self.at[turns]]
 
     def any_blank(self, rows, start, count):
         """Per row of the batch: one of the ``count`` turns from ``start`` (given for ``rows``) is blank."""
@@ -76,9 +86,13 @@ def message_turns(column, role_key: str, content_key: str, roles: dict) -> Turns
 
 def same_turns(a: Turns, ai, b: Turns, bi):
     """Turn ``ai[k]`` of ``a`` equals turn ``bi[k]`` of ``b`` (role and text), per k."""
+    import numpy as np
     import pyarrow.compute as pc
 
-    return (a.codes[ai] == b.codes[bi]) & _bool(pc.equal(a.take(ai), b.take(bi)), False)
+    same = (a.codes[ai] == b.codes[bi]) & (a.sizes(ai) == b.sizes(bi))  # texts of other sizes differ: no copy
+    maybe = np.flatnonzero(same)
+    same[maybe] = _bool(pc.equal(a.take(ai[maybe]), b.take(bi[maybe])), False)
+    return same
 
 
 def first_difference(a: Turns, a_start, b: Turns, b_start, count):
