@@ -44,6 +44,21 @@ class Turns:
         at = offsets(self.text)
         return at[self.at[turns] + 1] - at[self.at[turns]]
 
+    def spread(self, turns):
+        """(strings, step): the texts of the turns ``turns`` are ``strings[::step]``. Texts lying in the text
+        array's buffer in that order come as every other value of an array over that buffer, the bytes between
+        them in the others (step 2, no copy); others are taken (step 1)."""
+        import numpy as np
+        import pyarrow as pa
+
+        if isinstance(self.text, pa.Array) and self.text.type == pa.string() and len(turns):
+            at = offsets(self.text)
+            bounds = np.stack([at[self.at[turns]], at[self.at[turns] + 1]], 1).ravel()
+            if (bounds[1:] >= bounds[:-1]).all():
+                values = pa.py_buffer(bounds.astype(np.int32))
+                return pa.StringArray.from_buffers(len(bounds) - 1, values, self.text.buffers()[2]), 2
+        return self.take(turns), 1
+
     def any_blank(self, rows, start, count):
         """Per row of the batch: one of the ``count`` turns from ``start`` (given for ``rows``) is blank."""
         import numpy as np
@@ -91,7 +106,10 @@ def same_turns(a: Turns, ai, b: Turns, bi):
 
     same = (a.codes[ai] == b.codes[bi]) & (a.sizes(ai) == b.sizes(bi))  # texts of other sizes differ: no copy
     maybe = np.flatnonzero(same)
-    same[maybe] = _bool(pc.equal(a.take(ai[maybe]), b.take(bi[maybe])), False)
+    (x, step), (y, step_b) = a.spread(ai[maybe]), b.spread(bi[maybe])
+    if step != step_b:
+        x, y, step = a.take(ai[maybe]), b.take(bi[maybe]), 1
+    same[maybe] = _bool(pc.equal(x, y), False)[::step]
     return same
 
 
