@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .base import DEFAULT_ROLES, ROLES
-from .columnar_text import SPACES, blank_mask, pick
+from .columnar_text import SPACES, blank, pick, strip  # noqa: F401 - strip: a kernel of the twins, as blank
 
 USER, ASSISTANT, SYSTEM = ROLES.index("user"), ROLES.index("assistant"), ROLES.index("system")
 SPACE_CLASS = "[" + "".join(f"\\x{{{c:x}}}" for c in SPACES) + "]"  # the same as an RE2 character class
@@ -94,25 +94,6 @@ def _string(column):
     if column.type in (pa.string(), pa.large_string()):
         return column.cast(pa.string())
     return None
-
-
-def strip(strings):
-    """``str.strip()`` of every string (the same code points; checked in the module docstring)."""
-    import pyarrow.compute as pc
-
-    return pc.utf8_trim_whitespace(strings)
-
-
-def blank(strings):
-    """True where ``not s.strip()``; null stays null. A string array's strings are not copied to find it
-    (:mod:`.columnar_text`)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if isinstance(strings, pa.Array) and strings.type in (pa.string(), pa.large_string()):
-        valid = None if not strings.null_count else _bool(strings.is_null(), False)
-        return pa.array(blank_mask(strings), mask=valid)
-    return pc.equal(pc.utf8_length(strip(strings)), 0)
 
 
 def _bool(mask, fill: bool):

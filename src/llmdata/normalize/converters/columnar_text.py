@@ -104,6 +104,25 @@ def _np_int(array):
     return np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def strip(strings):
+    """``str.strip()`` of every string, copied (the same code points: :data:`SPACES`)."""
+    import pyarrow.compute as pc
+
+    return pc.utf8_trim_whitespace(strings)
+
+
+def blank(strings):
+    """True where ``not s.strip()``; null stays null. A string array's strings are not copied to find it."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(strings, pa.Array) and strings.type in (pa.string(), pa.large_string()):
+        nulls = np.asarray(strings.is_null().to_numpy(zero_copy_only=False), dtype=bool) if strings.null_count else None
+        return pa.array(blank_mask(strings), mask=nulls)
+    return pc.equal(pc.utf8_length(strip(strings)), 0)
+
+
 def blank_mask(strings):
     """``not s.strip()`` per string of a string array, as a numpy bool array (null rows: True)."""
     import numpy as np
