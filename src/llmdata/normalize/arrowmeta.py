@@ -24,6 +24,8 @@ def arrow_meta(table, consumed: frozenset, kept, raw, chunk):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .converters.columnar import _combined
+
     extra = [name for name in table.column_names if name not in consumed]
     if not extra:
         return pa.array(["{}"]).take(pa.array(np.zeros(len(kept), dtype=np.int8)))
@@ -31,7 +33,7 @@ def arrow_meta(table, consumed: frozenset, kept, raw, chunk):
     ok = np.ones(len(kept), dtype=bool)
     parts = []
     for name in extra:
-        column = table.column(name).combine_chunks().take(take)
+        column = _combined(table.column(name)).take(take)
         text, exact = _json_values(column)
         ok &= exact
         parts.append(pc.binary_join_element_wise(orjson.dumps(name).decode() + ":", text, ""))

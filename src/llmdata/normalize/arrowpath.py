@@ -28,6 +28,7 @@ def eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
 
 
 CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
+AHEAD = 2  # chunks read and parsed ahead of the one converted
 
 
 def _line_chunks(path: Path, size: int, start: int = 0, end: int | None = None):
@@ -69,7 +70,7 @@ def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str,
     the record path, and the rows a twin leaves are parsed from their lines by
     the record path's parser. The next chunk is read and parsed on a thread
     while this one is converted and written (pyarrow's reader releases the
-    GIL), one chunk ahead at most.
+    GIL), ``AHEAD`` chunks ahead at most.
     """
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
@@ -105,15 +106,35 @@ def _parsed(chunks):
 
 
 def _ahead(items):
-    """``items``, each made on a worker thread while the one before is used: reading overlaps converting."""
+    """``items``, each made on a worker thread while the ones before are used: reading overlaps converting, up
+    to ``AHEAD`` items ahead. While the first ones are made, this thread imports what converting and writing them
+    take (:func:`_warm`)."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     items, end = iter(items), object()
     with ThreadPoolExecutor(1, thread_name_prefix="llmdata-read") as pool:
-        future = pool.submit(next, items, end)
-        while (item := future.result()) is not end:
-            future = pool.submit(next, items, end)
-            yield item
+        futures = deque(pool.submit(next, items, end) for _ in range(AHEAD))
+        try:
+            _warm()
+            while (item := futures.popleft().result()) is not end:
+                futures.append(pool.submit(next, items, end))
+                yield item
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _warm() -> None:
+    """The imports a chunk's conversion and its Parquet writing make the first time (about 0.4 s of CPU,
+    pyarrow's first conversion of Python values importing pandas when it is installed), made while the reader
+    thread parses the first chunks rather than after the first one, with the reader soon waiting."""
+    import numpy  # noqa: F401
+    import pyarrow as pa
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    pa.array([0])
 
 
 def consume_lines(run: _SplitRun, path: Path, name: str, start: int = 0, end: int | None = None, line: int = 0,

@@ -45,11 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .base import DEFAULT_ROLES, ROLES
+from .columnar_text import SPACES, blank, pick, strip  # noqa: F401 - strip: a kernel of the twins, as blank
 
 USER, ASSISTANT, SYSTEM = ROLES.index("user"), ROLES.index("assistant"), ROLES.index("system")
-# The code points str.isspace() holds: what str.strip() trims and what the re module's \s matches (tests check it).
-SPACES = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
-          0x2029, 0x202F, 0x205F, 0x3000)
 SPACE_CLASS = "[" + "".join(f"\\x{{{c:x}}}" for c in SPACES) + "]"  # the same as an RE2 character class
 
 
@@ -80,7 +78,10 @@ def _np(array):
 
 
 def _combined(column):
-    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    """A column as one array. A single chunk is taken as it is: ``combine_chunks`` copies even that one."""
+    if not hasattr(column, "combine_chunks"):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _string(column):
@@ -93,20 +94,6 @@ def _string(column):
     if column.type in (pa.string(), pa.large_string()):
         return column.cast(pa.string())
     return None
-
-
-def strip(strings):
-    """``str.strip()`` of every string (the same code points; checked in the module docstring)."""
-    import pyarrow.compute as pc
-
-    return pc.utf8_trim_whitespace(strings)
-
-
-def blank(strings):
-    """True where ``not s.strip()``; null stays null."""
-    import pyarrow.compute as pc
-
-    return pc.equal(pc.utf8_length(strip(strings)), 0)
 
 
 def _bool(mask, fill: bool):
@@ -293,7 +280,7 @@ def with_system(kept, lengths, codes, take, pool, system, has_system):
     offsets = np.zeros(len(kept) + 1, dtype=np.int64)
     np.cumsum(lengths + k_sys, out=offsets[1:])
     if not k_sys.any():
-        return messages(codes, pool.take(pa.array(take)), offsets)
+        return messages(codes, pick(pool, take), offsets)
     at_system = np.zeros(offsets[-1], dtype=bool)
     at_system[offsets[:-1][k_sys]] = True
     out_take = np.empty(offsets[-1], dtype=np.int64)
@@ -372,7 +359,7 @@ def read_jsonl(data):
     """JSON Lines bytes as a valid Arrow table of one chunk; None when pyarrow cannot read them as one.
 
     The bytes are parsed as one block: a table of several chunks would be
-    copied whole by the twins' ``combine_chunks`` (more CPU than a parallel
+    copied whole by the twins' ``_combined`` (more CPU than a parallel
     parse saves; the fast path parses on a thread of its own anyway). The
     table is validated in full: pyarrow's JSON reader does not check UTF-8,
     and (pyarrow 26) a null object as the first item of a list of objects

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .columnar import _bool, blank, list_of_structs, messages, ranges, role_codes
+from .columnar_text import offsets, pick
 
 
 @dataclass
@@ -32,6 +33,31 @@ class Turns:
         import pyarrow as pa
 
         return self.text.take(pa.array(self.at[turns]))
+
+    def sizes(self, turns):
+        """The byte sizes of the texts of the turns ``turns`` (-1 where that cannot be read off the array)."""
+        import numpy as np
+        import pyarrow as pa
+
+        if not isinstance(self.text, pa.Array) or self.text.type not in (pa.string(), pa.large_string()):
+            return np.full(len(turns), -1, dtype=np.int64)
+        at = offsets(self.text)
+        return at[self.at[turns] + 1] - at[self.at[turns]]
+
+    def spread(self, turns):
+        """(strings, step): the texts of the turns ``turns`` are ``strings[::step]``. Texts lying in the text
+        array's buffer in that order come as every other value of an array over that buffer, the bytes between
+        them in the others (step 2, no copy); others are taken (step 1)."""
+        import numpy as np
+        import pyarrow as pa
+
+        if isinstance(self.text, pa.Array) and self.text.type == pa.string() and len(turns):
+            at = offsets(self.text)
+            bounds = np.stack([at[self.at[turns]], at[self.at[turns] + 1]], 1).ravel()
+            if (bounds[1:] >= bounds[:-1]).all():
+                values = pa.py_buffer(bounds.astype(np.int32))
+                return pa.StringArray.from_buffers(len(bounds) - 1, values, self.text.buffers()[2]), 2
+        return self.take(turns), 1
 
     def any_blank(self, rows, start, count):
         """Per row of the batch: one of the ``count`` turns from ``start`` (given for ``rows``) is blank."""
@@ -75,9 +101,16 @@ def message_turns(column, role_key: str, content_key: str, roles: dict) -> Turns
 
 def same_turns(a: Turns, ai, b: Turns, bi):
     """Turn ``ai[k]`` of ``a`` equals turn ``bi[k]`` of ``b`` (role and text), per k."""
+    import numpy as np
     import pyarrow.compute as pc
 
-    return (a.codes[ai] == b.codes[bi]) & _bool(pc.equal(a.take(ai), b.take(bi)), False)
+    same = (a.codes[ai] == b.codes[bi]) & (a.sizes(ai) == b.sizes(bi))  # texts of other sizes differ: no copy
+    maybe = np.flatnonzero(same)
+    (x, step), (y, step_b) = a.spread(ai[maybe]), b.spread(bi[maybe])
+    if step != step_b:
+        x, y, step = a.take(ai[maybe]), b.take(bi[maybe]), 1
+    same[maybe] = _bool(pc.equal(x, y), False)[::step]
+    return same
 
 
 def first_difference(a: Turns, a_start, b: Turns, b_start, count):
@@ -112,4 +145,4 @@ def gather(sides: list[Turns], side, start, count):
         take[mine] = turns.at[index[mine]] + base
         base += len(turns.text)
     pool = pa.concat_arrays([turns.text for turns in sides]) if len(sides) > 1 else sides[0].text
-    return messages(codes, pool.take(pa.array(take)), offsets)
+    return messages(codes, pick(pool, take), offsets)
