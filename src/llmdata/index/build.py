@@ -42,7 +42,7 @@ from ..store import layout
 from . import rows
 from .filework import FileRows, Job, read_file, read_files
 from .fingerprint import file_stat, is_racy
-from .tables import CATALOG_DDL, CATALOG_TABLES, INDEX_SCHEMA_VERSION
+from .tables import BULK_INDEXES, CATALOG_DDL, CATALOG_TABLES, FTS_SETUP, INDEX_SCHEMA_VERSION
 
 _LOW = 0xFFFFFFFF  # position = file place << 32 | entry index
 
@@ -149,6 +149,7 @@ def _ensure_tables(conn: sqlite3.Connection, force: bool) -> None:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names
         for statement in CATALOG_DDL:
             conn.execute(statement)
+        conn.execute(FTS_SETUP)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('index_schema', ?)", (str(INDEX_SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
@@ -180,6 +181,13 @@ class _Rebuild:
         self.evicted: dict[str, list[Problem]] = {}  # unchanged files an earlier changed file took an id from
         self.evicted_names: dict[str, list[Name]] = {}
         self.deleted: set[str] = set()
+        self.held = self._held()
+
+    def _held(self) -> set[str]:
+        """Every id and alias the index holds (and, once inserted, the ones this rebuild adds; deleted ones may
+        stay): a name not among them needs no look-up, so a first build looks none up."""
+        return {name for (name,) in self.conn.execute(
+            "SELECT id FROM dataset UNION ALL SELECT value FROM facet WHERE kind = 'alias'")}
 
     def _stored(self) -> dict[str, _Stored]:
         found = self.conn.execute(
@@ -206,12 +214,17 @@ class _Rebuild:
                     change.generation = generation
                     generation += 1
             self.next_generation = generation
+            bulk = not self.held  # an empty index: its secondary indexes are built after the rows
+            for name in BULK_INDEXES if bulk else ():
+                self.conn.execute(f"DROP INDEX IF EXISTS {name}")  # noqa: S608 - fixed index names
             read = read_files(jobs)
             try:
                 for change in plan:
                     self.outcomes[change.path] = self._apply(change, read)
             finally:
                 read.close()  # stops the worker processes now, also on an error
+            for statement in BULK_INDEXES.values() if bulk else ():
+                self.conn.execute(statement)
             self._check_outcomes()
             self._write_bookkeeping(any(change.racy for change in plan))
             self.conn.execute("COMMIT")
@@ -270,6 +283,7 @@ class _Rebuild:
         self.conn.executemany(rows.DATASET_INSERT, found.dataset)
         self.conn.executemany(rows.FACET_INSERT, found.facets)
         self.conn.executemany(rows.FTS_INSERT, found.fts)
+        self.held.update(name.name for name in found.names)
         return outcome
 
     def _conflicts(self, names: list[Name], place: int) -> list[Problem]:
@@ -303,8 +317,10 @@ class _Rebuild:
     def _holders(self, names: list[Name]) -> Iterator[tuple[Name, Name]]:
         """(name, the entry in the index that has it) for each of ``names`` some indexed entry has."""
         by_name: dict[str, list[Name]] = {}
+        held = self.held
         for name in names:
-            by_name.setdefault(name.name, []).append(name)
+            if name.name in held:
+                by_name.setdefault(name.name, []).append(name)
         keys = list(by_name)
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
