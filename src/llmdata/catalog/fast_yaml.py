@@ -252,25 +252,34 @@ class _Walk:
     def walk(self, data):
         """``data`` (from JSON) made exact, in place where a value changes."""
         firsts, maybe_typed, max_depth = _first_signs(), _maybe_typed, self.max_depth
+        string_keys: set[str] = set()  # keys YAML 1.1 also reads as strings: a catalog repeats a few dozen
         stack = [(data, ())]
+        nodes = 0
         while stack:
             value, path = stack.pop()
             if len(path) > max_depth:
                 raise _Fallback
-            self.nodes += 1 + len(value)  # this collection and its children (collections count when popped)
-            is_dict = type(value) is dict
-            for key, item in value.items() if is_dict else enumerate(value):
-                if is_dict and key[:1] in firsts and maybe_typed(key):
-                    raise _Fallback  # a key YAML reads as a number, boolean, null, date or merge
+            nodes += 1 + len(value)  # this collection and its children (collections count when popped)
+            if type(value) is dict:
+                for key in value:
+                    if key not in string_keys:
+                        if key[:1] in firsts and maybe_typed(key):
+                            raise _Fallback  # a key YAML reads as a number, boolean, null, date or merge
+                        string_keys.add(key)
+                items = value.items()
+            else:
+                items = enumerate(value)
+            for key, item in items:
                 kind = type(item)
                 if kind is str:
                     if item[:1] in firsts and maybe_typed(item):
                         value[key] = self._scalar(self._node(path + (key,)))
                 elif kind is dict or kind is list:
-                    self.nodes -= 1
+                    nodes -= 1
                     stack.append((item, path + (key,)))
                 elif item is _NUMBER:
                     value[key] = self._scalar(self._node(path + (key,)))
+        self.nodes += nodes
         return data
 
     def _node(self, path: tuple) -> int:
