@@ -19,7 +19,9 @@ Why it is safe:
   and with ``strict`` -- or when the built-in catalog itself is broken --
   nothing is written at all;
 - the whole rebuild is one SQLite transaction: a crash or kill mid-way rolls
-  back to the previous index, which readers keep using (WAL mode);
+  back to the previous index, which readers keep using (WAL mode); a first
+  build is written beside the index's place and linked there once complete
+  (``first_build``);
 - a file lock serialises rebuilders, and each re-checks the fingerprint once it
   holds the lock, so N concurrent CLI calls rebuild once, not N times.
 Other tables in the same file (the fetch ledger) are never dropped.
@@ -110,10 +112,19 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False, strict:
     with FileLock(str(lock), timeout=300):
         if not force and read_fingerprint(db) == fingerprint:
             return _count(db)  # another process rebuilt while we waited
-        conn = _connect(db)
-        try:
+        def build(conn: sqlite3.Connection) -> int:
             _ensure_tables(conn, force)
             return _Rebuild(conn, paths, fingerprint, strict).run()
+
+        if not db.exists():
+            from .first_build import build_staged
+
+            count = build_staged(db, build)
+            if count is not None:
+                return count
+        conn = _connect(db)
+        try:
+            return build(conn)
         finally:
             conn.close()
 
