@@ -42,7 +42,7 @@ from ..catalog.validate import Name, conflict_problem
 from ..errors import CatalogError, Problem
 from ..store import layout
 from . import rows
-from .filework import FileRows, Job, read_file, read_files
+from .filework import FileRows, Job, gc_paused, read_file, read_files
 from .fingerprint import file_stat, is_racy
 from .tables import BULK_INDEXES, CATALOG_DDL, CATALOG_TABLES, FTS_SETUP, INDEX_SCHEMA_VERSION
 
@@ -114,7 +114,8 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False, strict:
             return _count(db)  # another process rebuilt while we waited
         def build(conn: sqlite3.Connection) -> int:
             _ensure_tables(conn, force)
-            return _Rebuild(conn, paths, fingerprint, strict).run()
+            with gc_paused():
+                return _Rebuild(conn, paths, fingerprint, strict).run()
 
         if not db.exists():
             from .first_build import build_staged
