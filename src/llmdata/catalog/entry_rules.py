@@ -255,6 +255,9 @@ def _check_options(name: str, known: dict, options: dict, reader: object, declar
 
 
 def _check_splits(entry: dict, index: int, loaded: LoadedYaml, file: str) -> list[Problem]:
+    splits = entry.get("splits")
+    if not isinstance(splits, dict):
+        return []
     declared: list[str] = []
     patterns: list[str] = []
     open_ended = False
@@ -273,8 +276,7 @@ def _check_splits(entry: dict, index: int, loaded: LoadedYaml, file: str) -> lis
         else:
             open_ended = True  # a whole repo: any path may exist
     problems = []
-    splits = entry.get("splits")
-    if not isinstance(splits, dict) or open_ended:
+    if open_ended:
         return problems
     for split, paths in splits.items():
         for p_index, path in enumerate(paths if isinstance(paths, list) else []):

@@ -40,6 +40,9 @@ _HIGH = bytes(range(0x80, 0x100))
 # UTF-8 of characters PyYAML treats differently from rapidyaml or refuses: NEL, LS, PS, U+FFFE, U+FFFF
 _ODD_SEQUENCES = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 
+# ':' before a flow indicator or '?' (one regular expression: ``bytes.find`` of each pair stops at every colon)
+_COLON_FLOW = re.compile(rb":[,?\[\]{}]")
+
 _ryml_lock = threading.Lock()
 
 
@@ -94,7 +97,7 @@ def _plain_subset(raw: bytes) -> bool:
         if not raw[line:at].strip(b" \t") or b"[" in raw[line:at] or b"{" in raw[line:at]:
             return False
         at = raw.find(b"?", at + 1)
-    if any(pair in raw for pair in (b":,", b":?", b":[", b":]", b":{", b":}")):
+    if _COLON_FLOW.search(raw):
         return False  # libyaml refuses these inside a plain scalar in a flow collection; rapidyaml does not
     if b"\t" in raw:  # PyYAML and rapidyaml disagree about tabs around plain scalars
         return False
@@ -103,9 +106,9 @@ def _plain_subset(raw: bytes) -> bool:
         if raw[at + 1:at + 2] != b"\n":
             return False
         at = raw.find(b"\r", at + 1)
-    if any(seq in raw for seq in _ODD_SEQUENCES):
-        return False
     rest = raw.translate(None, _ALLOWED_ASCII)  # control characters and the bytes of non-ASCII characters
+    if any(seq in rest for seq in _ODD_SEQUENCES):  # each starts with a lead byte: found in ``rest`` as in ``raw``
+        return False
     if rest.translate(None, _HIGH):
         return False  # an ASCII control character
     at = rest.find(b"\xc2")  # U+0080..U+00BF; the C1 controls among them are refused
@@ -249,25 +252,34 @@ class _Walk:
     def walk(self, data):
         """``data`` (from JSON) made exact, in place where a value changes."""
         firsts, maybe_typed, max_depth = _first_signs(), _maybe_typed, self.max_depth
+        string_keys: set[str] = set()  # keys YAML 1.1 also reads as strings: a catalog repeats a few dozen
         stack = [(data, ())]
+        nodes = 0
         while stack:
             value, path = stack.pop()
             if len(path) > max_depth:
                 raise _Fallback
-            self.nodes += 1 + len(value)  # this collection and its children (collections count when popped)
-            is_dict = type(value) is dict
-            for key, item in value.items() if is_dict else enumerate(value):
-                if is_dict and key[:1] in firsts and maybe_typed(key):
-                    raise _Fallback  # a key YAML reads as a number, boolean, null, date or merge
+            nodes += 1 + len(value)  # this collection and its children (collections count when popped)
+            if type(value) is dict:
+                for key in value:
+                    if key not in string_keys:
+                        if key[:1] in firsts and maybe_typed(key):
+                            raise _Fallback  # a key YAML reads as a number, boolean, null, date or merge
+                        string_keys.add(key)
+                items = value.items()
+            else:
+                items = enumerate(value)
+            for key, item in items:
                 kind = type(item)
                 if kind is str:
                     if item[:1] in firsts and maybe_typed(item):
                         value[key] = self._scalar(self._node(path + (key,)))
                 elif kind is dict or kind is list:
-                    self.nodes -= 1
+                    nodes -= 1
                     stack.append((item, path + (key,)))
                 elif item is _NUMBER:
                     value[key] = self._scalar(self._node(path + (key,)))
+        self.nodes += nodes
         return data
 
     def _node(self, path: tuple) -> int:

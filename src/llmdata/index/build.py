@@ -19,7 +19,9 @@ Why it is safe:
   and with ``strict`` -- or when the built-in catalog itself is broken --
   nothing is written at all;
 - the whole rebuild is one SQLite transaction: a crash or kill mid-way rolls
-  back to the previous index, which readers keep using (WAL mode);
+  back to the previous index, which readers keep using (WAL mode); a first
+  build is written beside the index's place and linked there once complete
+  (``first_build``);
 - a file lock serialises rebuilders, and each re-checks the fingerprint once it
   holds the lock, so N concurrent CLI calls rebuild once, not N times.
 Other tables in the same file (the fetch ledger) are never dropped.
@@ -40,9 +42,9 @@ from ..catalog.validate import Name, conflict_problem
 from ..errors import CatalogError, Problem
 from ..store import layout
 from . import rows
-from .filework import FileRows, Job, read_file, read_files
+from .filework import FileRows, Job, gc_paused, read_file, read_files
 from .fingerprint import file_stat, is_racy
-from .tables import CATALOG_DDL, CATALOG_TABLES, INDEX_SCHEMA_VERSION
+from .tables import BULK_INDEXES, CATALOG_DDL, CATALOG_TABLES, FTS_SETUP, INDEX_SCHEMA_VERSION
 
 _LOW = 0xFFFFFFFF  # position = file place << 32 | entry index
 
@@ -110,10 +112,20 @@ def rebuild(paths: list[Path], fingerprint: str, *, force: bool = False, strict:
     with FileLock(str(lock), timeout=300):
         if not force and read_fingerprint(db) == fingerprint:
             return _count(db)  # another process rebuilt while we waited
+        def build(conn: sqlite3.Connection) -> int:
+            _ensure_tables(conn, force)
+            with gc_paused():
+                return _Rebuild(conn, paths, fingerprint, strict).run()
+
+        if not db.exists():
+            from .first_build import build_staged
+
+            count = build_staged(db, build)
+            if count is not None:
+                return count
         conn = _connect(db)
         try:
-            _ensure_tables(conn, force)
-            return _Rebuild(conn, paths, fingerprint, strict).run()
+            return build(conn)
         finally:
             conn.close()
 
@@ -149,6 +161,7 @@ def _ensure_tables(conn: sqlite3.Connection, force: bool) -> None:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names
         for statement in CATALOG_DDL:
             conn.execute(statement)
+        conn.execute(FTS_SETUP)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('index_schema', ?)", (str(INDEX_SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
@@ -180,6 +193,13 @@ class _Rebuild:
         self.evicted: dict[str, list[Problem]] = {}  # unchanged files an earlier changed file took an id from
         self.evicted_names: dict[str, list[Name]] = {}
         self.deleted: set[str] = set()
+        self.held = self._held()
+
+    def _held(self) -> set[str]:
+        """Every id and alias the index holds (and, once inserted, the ones this rebuild adds; deleted ones may
+        stay): a name not among them needs no look-up, so a first build looks none up."""
+        return {name for (name,) in self.conn.execute(
+            "SELECT id FROM dataset UNION ALL SELECT value FROM facet WHERE kind = 'alias'")}
 
     def _stored(self) -> dict[str, _Stored]:
         found = self.conn.execute(
@@ -206,12 +226,17 @@ class _Rebuild:
                     change.generation = generation
                     generation += 1
             self.next_generation = generation
+            bulk = not self.held  # an empty index: its secondary indexes are built after the rows
+            for name in BULK_INDEXES if bulk else ():
+                self.conn.execute(f"DROP INDEX IF EXISTS {name}")  # noqa: S608 - fixed index names
             read = read_files(jobs)
             try:
                 for change in plan:
                     self.outcomes[change.path] = self._apply(change, read)
             finally:
                 read.close()  # stops the worker processes now, also on an error
+            for statement in BULK_INDEXES.values() if bulk else ():
+                self.conn.execute(statement)
             self._check_outcomes()
             self._write_bookkeeping(any(change.racy for change in plan))
             self.conn.execute("COMMIT")
@@ -270,6 +295,7 @@ class _Rebuild:
         self.conn.executemany(rows.DATASET_INSERT, found.dataset)
         self.conn.executemany(rows.FACET_INSERT, found.facets)
         self.conn.executemany(rows.FTS_INSERT, found.fts)
+        self.held.update(name.name for name in found.names)
         return outcome
 
     def _conflicts(self, names: list[Name], place: int) -> list[Problem]:
@@ -303,8 +329,10 @@ class _Rebuild:
     def _holders(self, names: list[Name]) -> Iterator[tuple[Name, Name]]:
         """(name, the entry in the index that has it) for each of ``names`` some indexed entry has."""
         by_name: dict[str, list[Name]] = {}
+        held = self.held
         for name in names:
-            by_name.setdefault(name.name, []).append(name)
+            if name.name in held:
+                by_name.setdefault(name.name, []).append(name)
         keys = list(by_name)
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]

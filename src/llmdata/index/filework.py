@@ -8,11 +8,13 @@ which rows stay in the index is decided by the rebuild, in catalog order.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +47,29 @@ class Job:
     generation: int
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while catalog files become rows (and rows go into SQLite).
+
+    The hundreds of thousands of dicts, lists and tuples made are kept, not
+    garbage, and in cycles almost never; each full collection walks all of
+    them again (a seventh of the time of a 10,000-entry file read alone).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_file(job: Job) -> FileRows:
+    with gc_paused():
+        return _read_file(job)
+
+
+def _read_file(job: Job) -> FileRows:
     entries, problems = cross_check([read_catalog_file(Path(job.path))])
     result = FileRows(job.path, errors=[p for p in problems if p.severity == "error"])
     if result.errors:

@@ -39,9 +39,10 @@ def fts_row(rowid: int, entry: dict) -> tuple:
     labels = _label_tokens(entry["category"], tuple(entry.get("also", [])), tuple(entry.get("domains", [])),
                            tuple(entry.get("languages", [])))
     free = fts_text(" ".join([*entry.get("tags", []), *(s.get("repo", "") for s in entry.get("sources", []))]))
-    summary = entry["summary"]["en"] + "\n" + entry["summary"]["zh"]
+    # each half on its own: NFKC of the (mostly ASCII) English half would cost more than the rest of the row
+    summary = fts_text(entry["summary"]["en"]) + "\n" + fts_text(entry["summary"]["zh"])
     notes = " ".join(filter(None, [entry.get("notes"), entry.get("license_note"), entry.get("size", {}).get("note")]))
-    return rowid, fts_text(name), f"{labels} {free}", fts_text(summary), fts_text(notes)
+    return rowid, fts_text(name), f"{labels} {free}", summary, fts_text(notes)
 
 
 def dataset_row(rowid: int, entry: dict, position: int, file: str, line: int | None) -> tuple:
