@@ -663,14 +663,23 @@ def test_moss_text_matches_the_record_function_on_random_texts():
 
     import pyarrow as pa
 
+    import numpy as np
+
     from llmdata.normalize.converters.chat import _moss_text
-    from llmdata.normalize.converters.columnar_moss import moss_text
+    from llmdata.normalize.converters.columnar_moss import _cuts, moss_text
 
     rng = random.Random(5)
-    parts = ["<|", "|>", "Human", ":", "：", " ", "\n", "\u3000", "\x85", "<eoh>", "<eom>", "<e", ">", "x", "None", "|"]
-    texts = [None, "", "None", " None "] + ["".join(rng.choices(parts, k=rng.randint(0, 10))) for _ in range(5000)]
+    parts = ["<|", "|>", "Human", ":", "：", " ", "\n", "\t", "\u3000", "\x85", "\xa0", "\u2003", "\u2028", "\u205f",
+             "\u1680", "\x1c", "<eoh>", "<eom>", "<e", ">", "e", "ab", "<", "x", "None", "|", "。", "’", "问"]
+    texts = [None, "", "None", " None ", "<||>:x", "<|a|> :x", "<|a|>:", "<|a|>:<eoh>", "x<ab>", "<|H|>: q<eoh>\n"] + \
+        ["".join(rng.choices(parts, k=rng.randint(0, 12))) for _ in range(20000)]
     got = moss_text(pa.array(texts, pa.string()), len(texts)).to_pylist()
     assert got == [_moss_text(t) for t in texts]
+    sliced = pa.array(texts, pa.string()).slice(7, 5000)  # cut from a buffer that holds other values around them
+    assert moss_text(sliced, len(sliced)).to_pylist() == [_moss_text(t) for t in texts[7:5007]]
+    typical = pa.array(["<|Human|>: 你好<eoh>\n", "<|MOSS|>: a。<eom>\n", "You are MOSS.", "<|Results|>:\nNone<eor>\n"])
+    offsets = np.frombuffer(typical.buffers()[1], dtype=np.int32).astype(np.int64)
+    assert not _cuts(np.frombuffer(typical.buffers()[2], dtype=np.uint8), offsets)[2].any()  # no regex needed
     assert moss_text(pa.array([1, 2]), 2).to_pylist() == ["", ""]
 
 
