@@ -63,6 +63,8 @@ class Columns:
     are the raw fields the conversion used: every other field lands in
     ``meta``. ``rows`` (kept records) says how many rows each one made when a
     record can make several (None: one each); their ids get ``#0``, ``#1`` ...
+    ``reasons`` (records of ``leave`` -> why): the rejects the twin decided
+    itself, with the record function's own reason; they skip it.
     """
 
     columns: dict
@@ -70,6 +72,7 @@ class Columns:
     consumed: frozenset[str]
     native_ids: object = None
     rows: object = None
+    reasons: dict | None = None
 
 
 # --- kernels -------------------------------------------------------------------------------------------------------
