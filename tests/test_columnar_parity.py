@@ -840,3 +840,32 @@ def test_meta_of_key_orders_and_nulls_matches_on_random_records(tmp_path, monkey
     assert sum(calls) > 400 and 0 < sum(parsed) < sum(calls) - 100  # meta built in Arrow and from lines
     _reference(monkeypatch, "sharegpt")
     assert fast == _run(tmp_path, "sharegpt", raw, "jsonl", {}, "slow")
+
+
+def test_belle_pieces_match_the_regular_expression_split_on_random_texts(monkeypatch):
+    """The numpy split gives the regular expression's roles and stripped turns, on texts with every kind of space
+    around the words, sliced from a larger buffer too; ordinary transcripts need no regular expression at all."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from llmdata.normalize.converters.columnar_marks import MARK, belle_pieces
+
+    def split(pieces):
+        return [[p if k % 2 else p.strip() for k, p in enumerate(row[1:], 1)] for row in pieces.to_pylist()]
+
+    rng = random.Random(12)
+    parts = ["Human", "Assistant", ":", "：", "\n", " ", "\t", "\u3000", "\x85", "\xa0", "\u2003", "\x1c", "x", "问",
+             "\nHuman:", "\nAssistant:", "n", "H", "。", "’"]
+    texts = pa.array(["".join(rng.choices(parts, k=rng.randint(0, 14))) for _ in range(20000)] + ["", "Human:"])
+    for text in (texts, texts.slice(13, 5000)):
+        expected = pc.split_pattern(pc.replace_substring_regex(text, MARK, "\x00\\1\x00"), "\x00")
+        assert split(belle_pieces(text)) == split(expected)
+    plain = pa.array(["Human: 你好\nAssistant: hi\nHuman：q\nAssistant:", "x", "Human: a\n\nAssistant: b。"])
+    calls = []
+    real = pc.replace_substring_regex
+    monkeypatch.setattr(pc, "replace_substring_regex", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert split(belle_pieces(plain)) == [["Human", "你好", "Assistant", "hi", "Human", "q", "Assistant", ""], [],
+                                          ["Human", "a", "Assistant", "b。"]]
+    assert not calls

@@ -14,7 +14,7 @@ with a bare ``Human:`` gets its first mark at its start.
 
 from __future__ import annotations
 
-from .columnar import (ASSISTANT, SPACE_CLASS, USER, Columns, _bool, _leave, _np, _string, blank, matches, messages, ranges,
+from .columnar import (ASSISTANT, USER, Columns, _bool, _leave, _np, _string, blank, matches, messages, ranges,
                        strip, with_system)
 from .columnar_turns import Turns, first_difference, gather
 
@@ -156,8 +156,9 @@ def belle_table(table, o: dict):
     data = text.buffers()[2]
     if data is not None and not np.frombuffer(data, dtype=np.uint8).all():  # a NUL somewhere: find its rows
         ok &= ~_bool(pc.match_substring(text, "\x00"), True)
-    mark = f"(?:^|\n){SPACE_CLASS}*(Human|Assistant){SPACE_CLASS}*[:：]"
-    pieces = pc.split_pattern(pc.replace_substring_regex(pc.fill_null(text, ""), mark, "\x00\\1\x00"), "\x00")
+    from .columnar_marks import belle_pieces
+
+    pieces = belle_pieces(pc.fill_null(text, ""))
     offsets = _np(pieces.offsets).astype(np.int64)
     values = pieces.values
     marks = np.maximum(offsets[1:] - offsets[:-1] - 1, 0) // 2  # [text before, role, turn, role, turn ...]

@@ -20,6 +20,7 @@ from .base import ROLES
 from .columnar import (ASSISTANT, SPACE_CLASS, SYSTEM, USER, Columns, _bool, _combined, _leave, _string, messages,
                        native_ids, strip)
 from .columnar_hh import _offsets
+from .columnar_marks import space_ends
 
 TOOL = ROLES.index("tool")
 
@@ -109,12 +110,7 @@ def _cuts(data, offsets):
         last = last - ((last >= lo) & space[byte(last)])
     unsure |= (last >= lo) & space[byte(last)]
     b0, b1, b2 = byte(last), byte(last - 1), byte(last - 2)
-    unsure |= (last >= lo) & (((b1 == 0xC2) & ((b0 == 0x85) | (b0 == 0xA0)))
-                              | ((b2 == 0xE1) & (b1 == 0x9A) & (b0 == 0x80))
-                              | ((b2 == 0xE2) & (b1 == 0x80) & (((b0 >= 0x80) & (b0 <= 0x8A)) | (b0 == 0xA8)
-                                                                | (b0 == 0xA9) | (b0 == 0xAF)))
-                              | ((b2 == 0xE2) & (b1 == 0x81) & (b0 == 0x9F))
-                              | ((b2 == 0xE3) & (b1 == 0x80) & (b0 == 0x80)))  # a space of Unicode ends it
+    unsure |= (last >= lo) & space_ends(data, last)  # a space of Unicode ends it
     closed = (last >= lo) & (b0 == ord(">"))
     mark4 = closed & (last - 3 >= lo) & (byte(last - 3) == ord("<")) & (b2 == ord("e")) & lower[b1]
     mark5 = closed & (last - 4 >= lo) & (byte(last - 4) == ord("<")) & (byte(last - 3) == ord("e")) & lower[b2] \
