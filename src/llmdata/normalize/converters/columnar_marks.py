@@ -16,10 +16,19 @@ from __future__ import annotations
 from functools import lru_cache
 
 from .columnar import SPACE_CLASS, matches
-from .columnar_hh import _offsets
 
 MARK = f"(?:^|\n){SPACE_CLASS}*(Human|Assistant){SPACE_CLASS}*[:：]"
 _WORDS = (b"Human", b"Assistant")
+
+
+def _offsets(array, n: int):
+    """The value offsets of a string array (int64), as they index its data buffer."""
+    import numpy as np
+
+    import pyarrow as pa
+
+    kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    return np.frombuffer(array.buffers()[1], dtype=kind)[array.offset:array.offset + n + 1].astype(np.int64)
 
 
 @lru_cache(maxsize=1)

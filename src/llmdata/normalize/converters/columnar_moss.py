@@ -19,8 +19,7 @@ from functools import lru_cache
 from .base import ROLES
 from .columnar import (ASSISTANT, SPACE_CLASS, SYSTEM, USER, Columns, _bool, _combined, _leave, _string, messages,
                        native_ids, strip)
-from .columnar_hh import _offsets
-from .columnar_marks import space_ends
+from .columnar_marks import _offsets, space_ends
 
 TOOL = ROLES.index("tool")
 
