@@ -663,14 +663,23 @@ def test_moss_text_matches_the_record_function_on_random_texts():
 
     import pyarrow as pa
 
+    import numpy as np
+
     from llmdata.normalize.converters.chat import _moss_text
-    from llmdata.normalize.converters.columnar_moss import moss_text
+    from llmdata.normalize.converters.columnar_moss import _cuts, moss_text
 
     rng = random.Random(5)
-    parts = ["<|", "|>", "Human", ":", "：", " ", "\n", "\u3000", "\x85", "<eoh>", "<eom>", "<e", ">", "x", "None", "|"]
-    texts = [None, "", "None", " None "] + ["".join(rng.choices(parts, k=rng.randint(0, 10))) for _ in range(5000)]
+    parts = ["<|", "|>", "Human", ":", "：", " ", "\n", "\t", "\u3000", "\x85", "\xa0", "\u2003", "\u2028", "\u205f",
+             "\u1680", "\x1c", "<eoh>", "<eom>", "<e", ">", "e", "ab", "<", "x", "None", "|", "。", "’", "问"]
+    texts = [None, "", "None", " None ", "<||>:x", "<|a|> :x", "<|a|>:", "<|a|>:<eoh>", "x<ab>", "<|H|>: q<eoh>\n"] + \
+        ["".join(rng.choices(parts, k=rng.randint(0, 12))) for _ in range(20000)]
     got = moss_text(pa.array(texts, pa.string()), len(texts)).to_pylist()
     assert got == [_moss_text(t) for t in texts]
+    sliced = pa.array(texts, pa.string()).slice(7, 5000)  # cut from a buffer that holds other values around them
+    assert moss_text(sliced, len(sliced)).to_pylist() == [_moss_text(t) for t in texts[7:5007]]
+    typical = pa.array(["<|Human|>: 你好<eoh>\n", "<|MOSS|>: a。<eom>\n", "You are MOSS.", "<|Results|>:\nNone<eor>\n"])
+    offsets = np.frombuffer(typical.buffers()[1], dtype=np.int32).astype(np.int64)
+    assert not _cuts(np.frombuffer(typical.buffers()[2], dtype=np.uint8), offsets)[2].any()  # no regex needed
     assert moss_text(pa.array([1, 2]), 2).to_pylist() == ["", ""]
 
 
@@ -831,3 +840,32 @@ def test_meta_of_key_orders_and_nulls_matches_on_random_records(tmp_path, monkey
     assert sum(calls) > 400 and 0 < sum(parsed) < sum(calls) - 100  # meta built in Arrow and from lines
     _reference(monkeypatch, "sharegpt")
     assert fast == _run(tmp_path, "sharegpt", raw, "jsonl", {}, "slow")
+
+
+def test_belle_pieces_match_the_regular_expression_split_on_random_texts(monkeypatch):
+    """The numpy split gives the regular expression's roles and stripped turns, on texts with every kind of space
+    around the words, sliced from a larger buffer too; ordinary transcripts need no regular expression at all."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from llmdata.normalize.converters.columnar_marks import MARK, belle_pieces
+
+    def split(pieces):
+        return [[p if k % 2 else p.strip() for k, p in enumerate(row[1:], 1)] for row in pieces.to_pylist()]
+
+    rng = random.Random(12)
+    parts = ["Human", "Assistant", ":", "：", "\n", " ", "\t", "\u3000", "\x85", "\xa0", "\u2003", "\x1c", "x", "问",
+             "\nHuman:", "\nAssistant:", "n", "H", "。", "’"]
+    texts = pa.array(["".join(rng.choices(parts, k=rng.randint(0, 14))) for _ in range(20000)] + ["", "Human:"])
+    for text in (texts, texts.slice(13, 5000)):
+        expected = pc.split_pattern(pc.replace_substring_regex(text, MARK, "\x00\\1\x00"), "\x00")
+        assert split(belle_pieces(text)) == split(expected)
+    plain = pa.array(["Human: 你好\nAssistant: hi\nHuman：q\nAssistant:", "x", "Human: a\n\nAssistant: b。"])
+    calls = []
+    real = pc.replace_substring_regex
+    monkeypatch.setattr(pc, "replace_substring_regex", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert split(belle_pieces(plain)) == [["Human", "你好", "Assistant", "hi", "Human", "q", "Assistant", ""], [],
+                                          ["Human", "a", "Assistant", "b。"]]
+    assert not calls

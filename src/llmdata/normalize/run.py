@@ -113,7 +113,8 @@ class _SplitRun:
         import numpy as np
 
         columns = per_row(columns, result.rows)
-        produced = [(i, rows) for i in result.leave if (rows := self.convert(*left(i)))]
+        reasons = result.reasons or {}
+        produced = [(i, rows) for i in result.leave if (rows := self._left(left(i), reasons.get(i)))]
         kept = n - len(result.leave)
         self.counts.written += kept
         if not produced:
@@ -132,6 +133,13 @@ class _SplitRun:
             self.writer.add_columns(_slice(columns, start, int(bounds[-1])))
         return None
 
+    def _left(self, item, reason: str | None) -> list[dict] | None:
+        """A record a twin left: rejected for ``reason`` when the twin gave one, else through the row converter."""
+        position, record = item
+        if reason is None or not isinstance(record, dict):
+            return self.convert(position, record)
+        return self.reject(position, reason, record)
+
     def batch(self, items: list) -> None:
         """A batch through the columnar twin when there is one; row by row otherwise."""
         where = [i for i, (_, rec) in enumerate(items) if isinstance(rec, dict)]
@@ -142,7 +150,8 @@ class _SplitRun:
             return
         # the twin saw only the objects: its indices are into ``where``; anything else goes to the row converter
         leave = set(range(len(items))).difference(where).union(where[i] for i in result.leave)
-        result = dataclasses.replace(result, leave=sorted(leave))
+        result = dataclasses.replace(result, leave=sorted(leave),
+                                     reasons={where[i]: why for i, why in (result.reasons or {}).items()})
         kept = [rec for i, (_, rec) in enumerate(items) if i not in leave]
         positions = [pos for i, (pos, _) in enumerate(items) if i not in leave]
         consumed = result.consumed

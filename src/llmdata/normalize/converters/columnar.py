@@ -61,6 +61,8 @@ class Columns:
     are the raw fields the conversion used: every other field lands in
     ``meta``. ``rows`` (kept records) says how many rows each one made when a
     record can make several (None: one each); their ids get ``#0``, ``#1`` ...
+    ``reasons`` (records of ``leave`` -> why): the rejects the twin decided
+    itself, with the record function's own reason; they skip it.
     """
 
     columns: dict
@@ -68,6 +70,7 @@ class Columns:
     consumed: frozenset[str]
     native_ids: object = None
     rows: object = None
+    reasons: dict | None = None
 
 
 # --- kernels -------------------------------------------------------------------------------------------------------
@@ -343,15 +346,19 @@ def _non_finite(value) -> bool:
 
 
 def null_lines(data, lines: int):
-    """Per line of JSON Lines bytes (``lines`` of them, none blank): whether it holds ``null`` (in a string too)."""
+    """Per line of JSON Lines bytes (``lines`` of them, none blank): whether it holds ``null`` (in a string too).
+
+    The word is searched for by ``re`` (a fast scan over the bytes, no copy): it is rare, so the lines are
+    found for its few occurrences only.
+    """
+    import re
+
     import numpy as np
 
-    raw = np.frombuffer(data, dtype=np.uint8)
-    if len(raw) < 4:
+    at = np.fromiter((m.start() for m in re.finditer(b"null", data)), dtype=np.int64)
+    if not at.size:
         return np.zeros(lines, dtype=bool)
-    words = np.ndarray(shape=(len(raw) - 3,), dtype="<u4", buffer=raw, strides=(1,))
-    at = np.flatnonzero(words == np.frombuffer(b"null", dtype="<u4")[0])
-    line = np.searchsorted(np.flatnonzero(raw == 10), at, side="right")
+    line = np.searchsorted(np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10), at, side="right")
     return np.bincount(line, minlength=lines)[:lines] > 0
 
 

@@ -14,21 +14,12 @@ with a bare ``Human:`` gets its first mark at its start.
 
 from __future__ import annotations
 
-from .columnar import (ASSISTANT, SPACE_CLASS, USER, Columns, _bool, _leave, _np, _string, blank, matches, messages, ranges,
-                       strip, with_system)
+from .columnar import (ASSISTANT, USER, Columns, _bool, _leave, _np, _string, blank, matches, messages, ranges, strip,
+                       with_system)
+from .columnar_marks import _offsets, belle_pieces
 from .columnar_turns import Turns, first_difference, gather
 
 _MARKS = ((b"\n\nHuman:", USER), (b"\n\nAssistant:", ASSISTANT))
-
-
-def _offsets(array, n: int):
-    """The value offsets of a string array (int64), as they index its data buffer."""
-    import numpy as np
-
-    import pyarrow as pa
-
-    kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    return np.frombuffer(array.buffers()[1], dtype=kind)[array.offset:array.offset + n + 1].astype(np.int64)
 
 
 def hh_turns(text) -> Turns:
@@ -156,8 +147,7 @@ def belle_table(table, o: dict):
     data = text.buffers()[2]
     if data is not None and not np.frombuffer(data, dtype=np.uint8).all():  # a NUL somewhere: find its rows
         ok &= ~_bool(pc.match_substring(text, "\x00"), True)
-    mark = f"(?:^|\n){SPACE_CLASS}*(Human|Assistant){SPACE_CLASS}*[:：]"
-    pieces = pc.split_pattern(pc.replace_substring_regex(pc.fill_null(text, ""), mark, "\x00\\1\x00"), "\x00")
+    pieces = belle_pieces(pc.fill_null(text, ""))
     offsets = _np(pieces.offsets).astype(np.int64)
     values = pieces.values
     marks = np.maximum(offsets[1:] - offsets[:-1] - 1, 0) // 2  # [text before, role, turn, role, turn ...]

@@ -192,6 +192,7 @@ def votes_table(table, o: dict):
         return None
     ok = ~_bool(pc.equal(pc.utf8_length(prompt), 0), True) & responses[0][1] & responses[1][1]
     counts, voted = np.zeros((3, n), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    cast = []  # (present, value) per vote field, in order: the votes the record function lists in its reasons
     for key in votes:
         if key not in names:
             continue
@@ -204,11 +205,14 @@ def votes_table(table, o: dict):
         value = np.where(present, np.nan_to_num(np.asarray(_np(vote.fill_null(0)), dtype=np.float64)), 0)
         ok &= ~present | np.isin(value, (0, 1, 2))
         voted += present
+        cast.append((present, value))
         for label in range(3):
             counts[label] += present & (value == label)
     winner = np.argmax(counts, axis=0)  # the first label with the most votes, as max() over the dict
     top = counts[winner, np.arange(n)]
-    ok &= (voted > 0) & (top * 2 > voted) & (winner > 0)
+    ok &= voted > 0
+    reasons = _vote_rejects(ok & ~(top * 2 > voted), ok & (top * 2 > voted) & (winner == 0), cast)
+    ok &= (top * 2 > voted) & (winner > 0)
     first = pa.array(winner == 1)
     (r1, _), (r2, _) = responses
     chosen, rejected = pc.if_else(first, r1, r2), pc.if_else(first, r2, r1)
@@ -219,7 +223,22 @@ def votes_table(table, o: dict):
     scores = {"score_chosen": top, "score_rejected": counts[np.where(winner == 1, 2, 1), np.arange(n)]}
     used = {*prompts, *votes, o.get("response1", "response1"), o.get("response2", "response2")}
     return Columns(_pair_columns(n, kept, prompt, chosen, rejected, scores), _leave(ok), frozenset(used),
-                   None if ids is None else ids.filter(pa.array(ok)))
+                   None if ids is None else ids.filter(pa.array(ok)), reasons=reasons)
+
+
+def _vote_rejects(split, tied, cast) -> dict[int, str]:
+    """The record function's reasons for the rows whose votes have no majority (``split``) or a majority for a tie
+    (``tied``), all else about them being valid: PandaLM has many."""
+    import numpy as np
+
+    reasons = {}
+    for rows, text in ((split, "no majority among the votes {}"),
+                       (tied, "tie: the majority of the votes {} prefers neither response")):
+        index = np.flatnonzero(rows)
+        columns = [(present[index].tolist(), value[index].astype(np.int64).tolist()) for present, value in cast]
+        for k, i in enumerate(index.tolist()):
+            reasons[i] = text.format([value[k] for present, value in columns if present[k]])
+    return reasons
 
 
 def ranked_table(table, o: dict):
