@@ -182,6 +182,29 @@ def fill_disk_after(monkeypatch, writes: int):
     return real
 
 
+def kill_9_mid_download(*fetch_args: str, past: int = 256 * 1024) -> list[int]:
+    """Run ``llmdata fetch ARGS`` in a process and SIGKILL it once its part file holds more than ``past`` bytes
+    (or after 60 s); returns the part sizes seen last, for the test to check the kill came mid-download."""
+    import signal
+    import time
+
+    from llmdata.store import layout
+
+    proc = subprocess.Popen([sys.executable, "-m", "llmdata", "fetch", *fetch_args], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = layout.parts_dir()
+    deadline = time.time() + 60
+    sizes: list[int] = []
+    while time.time() < deadline:
+        sizes = [p.stat().st_size for p in parts.glob("*.part")] if parts.exists() else []
+        if sizes and sizes[0] > past:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return sizes
+
+
 def point_at_loopback(monkeypatch, url: str, *, retries: int = 2, backoff: float = 0.05,
                       files_prefix: str = "https://files.example.org") -> None:
     """Send every Hub, ModelScope, GitHub (API, raw, LFS media) and plain-file request to the server at ``url``."""

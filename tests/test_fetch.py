@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import signal
-import subprocess
-import sys
 import tarfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
-from conftest import fill_disk_after, COMMIT, DATA, HF_COMMIT, SHARED, SMALL, entry, run_cli_subprocess, sha
+from conftest import fill_disk_after, kill_9_mid_download, COMMIT, DATA, HF_COMMIT, SHARED, SMALL, entry, run_cli_subprocess, sha
 from servers import HubRepo
 
 import llmdata
@@ -312,17 +307,7 @@ def test_kill_9_mid_download_then_resume(hosts, catalog):
     path = serve_github(hosts, big)
     hosts.fault(path, ("slow", 64 * 1024, 0.05))
     catalog(github_entry(data=big))
-    proc = subprocess.Popen([sys.executable, "-m", "llmdata", "fetch", "gh-data", "-q"], env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parts = layout.parts_dir()
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        sizes = [p.stat().st_size for p in parts.glob("*.part")] if parts.exists() else []
-        if sizes and sizes[0] > 256 * 1024:
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_9_mid_download("gh-data", "-q")
     assert not stored("gh-data", COMMIT, "data/train.jsonl").exists()
     llmdata.fetch("gh-data")
     assert hosts.requests_for(path)[-1].get("range", "").startswith("bytes=")

@@ -9,15 +9,10 @@ above the default threshold.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
-from conftest import fill_disk_after, COMMIT, DATA, sha
+from conftest import fill_disk_after, kill_9_mid_download, COMMIT, DATA, sha
 from test_fetch import github_entry, no_partial_files, serve_github, stored
 
 import llmdata
@@ -149,18 +144,7 @@ def test_kill_9_while_reading_from_the_connection_then_resume(hosts, catalog):
     path = serve_github(hosts, big)
     hosts.fault(path, ("slow", 64 * 1024, 0.05))
     catalog(github_entry(data=big))
-    proc = subprocess.Popen([sys.executable, "-m", "llmdata", "fetch", "gh-data", "-q", "--raw-only"],
-                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parts = layout.parts_dir()
-    deadline = time.time() + 60
-    sizes: list[int] = []
-    while time.time() < deadline:
-        sizes = [p.stat().st_size for p in parts.glob("*.part")] if parts.exists() else []
-        if sizes and sizes[0] > 256 * 1024:
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    sizes = kill_9_mid_download("gh-data", "-q", "--raw-only")
     assert sizes and sizes[0] > 256 * 1024  # the part grows as bytes arrive, not per buffer
     assert not stored("gh-data", COMMIT, "data/train.jsonl").exists()
     llmdata.fetch("gh-data", raw_only=True)
