@@ -99,6 +99,18 @@ def _string(column):
     return None
 
 
+def _two_texts(table, first: str, second: str):
+    """Two different string columns and the rows where neither is blank (need_str on both), as
+    ``(first, second, ok)``; None when the table lacks either or one holds something else than text."""
+    names = table.column_names
+    if first == second or first not in names or second not in names:
+        return None
+    a, b = _string(table.column(first)), _string(table.column(second))
+    if a is None or b is None:
+        return None
+    return a, b, ~_bool(blank(a), True) & ~_bool(blank(b), True)
+
+
 def _bool(mask, fill: bool):
     import numpy as np
 

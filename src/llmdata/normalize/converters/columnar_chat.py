@@ -3,8 +3,8 @@ ultrachat, seed-tasks (see :mod:`.columnar`)."""
 
 from __future__ import annotations
 
-from .columnar import (ASSISTANT, USER, Columns, _bool, _combined, _leave, _np, _roles, _string, _system, blank,
-                       chat_from_turns, list_of_structs, messages, native_ids, ranges, role_codes, strip)
+from .columnar import (ASSISTANT, USER, Columns, _bool, _combined, _leave, _np, _roles, _string, _system, _two_texts,
+                       blank, chat_from_turns, list_of_structs, messages, native_ids, ranges, role_codes, strip)
 
 
 # --- alpaca ----------------------------------------------------------------------------------------------------------
@@ -156,13 +156,10 @@ def pairs_table(table, o: dict):
 def qa_table(table, o: dict):
     """medical-qa: a question and an answer column (need_str on both) -> [user, assistant]."""
     q, a = o.get("question", "ask"), o.get("answer", "answer")
-    names = table.column_names
-    if q == a or q not in names or a not in names:
+    texts = _two_texts(table, q, a)
+    if texts is None:
         return None
-    question, answer = _string(table.column(q)), _string(table.column(a))
-    if question is None or answer is None:
-        return None
-    ok = ~_bool(blank(question), True) & ~_bool(blank(answer), True)
+    question, answer, ok = texts
     import pyarrow as pa
 
     mask = pa.array(ok)

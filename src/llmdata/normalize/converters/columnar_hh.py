@@ -14,7 +14,7 @@ with a bare ``Human:`` gets its first mark at its start.
 
 from __future__ import annotations
 
-from .columnar import (ASSISTANT, USER, Columns, _bool, _leave, _np, _string, blank, matches, messages, ranges, strip,
+from .columnar import (ASSISTANT, USER, Columns, _bool, _leave, _np, _string, _two_texts, matches, messages, ranges, strip,
                        with_system)
 from .columnar_marks import _offsets, belle_pieces
 from .columnar_turns import Turns, first_difference, gather
@@ -136,14 +136,11 @@ def belle_table(table, o: dict):
     import pyarrow.compute as pc
 
     ki, ko = o.get("instruction", "instruction"), o.get("output", "output")
-    names = table.column_names
-    if ki == ko or ki not in names or ko not in names:
+    texts = _two_texts(table, ki, ko)
+    if texts is None:
         return None
-    text, output = _string(table.column(ki)), _string(table.column(ko))
-    if text is None or output is None:
-        return None
+    text, output, ok = texts
     n = len(text)
-    ok = ~_bool(blank(text), True) & ~_bool(blank(output), True)
     data = text.buffers()[2]
     if data is not None and not np.frombuffer(data, dtype=np.uint8).all():  # a NUL somewhere: find its rows
         ok &= ~_bool(pc.match_substring(text, "\x00"), True)
