@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from chat_layouts import LAYOUTS, WORDS, datasets_script
+from installed import installed_env
 
 LLMDATA = """
 from pathlib import Path
@@ -70,15 +71,15 @@ def make_input(path: Path, layout: str, records: int = 0, size: int = 0, array: 
     return count
 
 
-def run(code: str, src: Path, out: Path, layout: str) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS MiB) of ``code`` in a fresh interpreter."""
+def run(code: str, src: Path, out: Path, layout: str, env: dict) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MiB) of ``code`` in a fresh interpreter with ``env``."""
     out.mkdir(parents=True, exist_ok=True)
     converter, options = LAYOUTS[layout].converter, LAYOUTS[layout].options
     script = f"SRC = {str(src)!r}\nOUT = {str(out)!r}\nCONVERTER = {converter!r}\nOPTIONS = {options!r}\n" + code + (
         "\nimport resource, sys\nu = resource.getrusage(resource.RUSAGE_SELF)\n"
         "sys.stderr.write(f'\\n{u.ru_maxrss} {u.ru_utime + u.ru_stime}')")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     shutil.rmtree(out, ignore_errors=True)
     if proc.returncode != 0:
@@ -97,6 +98,7 @@ def main() -> None:
     parser.add_argument("--array", action="store_true", help="the input is one JSON array, not JSON Lines")
     parser.add_argument("--workdir", default=None, help="where the generated input goes (default: a temp dir)")
     args = parser.parse_args()
+    env = installed_env()
     work = Path(tempfile.mkdtemp(prefix="llmdata-chat-", dir=args.workdir))
     summary = []
     try:
@@ -112,7 +114,7 @@ def main() -> None:
             results: dict[str, list] = {name: [] for name in methods}
             for _ in range(args.rounds):
                 for name, code in methods.items():
-                    results[name].append(run(code, src, work / "out", layout))
+                    results[name].append(run(code, src, work / "out", layout, env))
             median = {name: tuple(statistics.median(r[i] for r in runs) for i in range(3))
                       for name, runs in results.items()}
             for name, (wall, cpu, rss) in median.items():
