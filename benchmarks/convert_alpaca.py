@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from installed import installed_env
 
 METHODS = {
     "llmdata": """
@@ -80,15 +81,14 @@ def make_input(path: Path, records: int, jsonl: bool) -> None:
 def run(code: str, src: Path, out: Path) -> tuple[float, float]:
     out.mkdir(parents=True, exist_ok=True)
     script = f"SRC = {str(src)!r}\nOUT = {str(out)!r}\n" + code
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    env = installed_env()
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script + "\nimport resource, sys\n"
                            "sys.stderr.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
-    del before
     return elapsed, int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 

@@ -13,6 +13,7 @@ Ratios: llmdata / limit (target <= 2) and datasets.map / llmdata (target >= 8), 
 
     python benchmarks/convert_chat.py [--records 500000] [--rounds 3] [--layouts sharegpt,hh-rlhf]
     python benchmarks/convert_chat.py --layouts all --records 100000 --rounds 1   # every layout
+    python benchmarks/convert_chat.py --layouts all --rounds 3 --map-rounds 1     # ... datasets.map once each
     python benchmarks/convert_chat.py --records 20000 --rounds 1        # a quick look
     python benchmarks/convert_chat.py --memory-gb 3 --methods llmdata   # bounded memory on a 3 GB JSONL
     python benchmarks/convert_chat.py --memory-gb 1 --array --methods llmdata --rounds 1   # ... on a 1 GB JSON array
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -32,6 +34,7 @@ import time
 from pathlib import Path
 
 from chat_layouts import LAYOUTS, WORDS, datasets_script
+from installed import installed_env
 
 LLMDATA = """
 from pathlib import Path
@@ -70,15 +73,15 @@ def make_input(path: Path, layout: str, records: int = 0, size: int = 0, array: 
     return count
 
 
-def run(code: str, src: Path, out: Path, layout: str) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS MiB) of ``code`` in a fresh interpreter."""
+def run(code: str, src: Path, out: Path, layout: str, env: dict) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MiB) of ``code`` in a fresh interpreter with ``env``."""
     out.mkdir(parents=True, exist_ok=True)
     converter, options = LAYOUTS[layout].converter, LAYOUTS[layout].options
     script = f"SRC = {str(src)!r}\nOUT = {str(out)!r}\nCONVERTER = {converter!r}\nOPTIONS = {options!r}\n" + code + (
         "\nimport resource, sys\nu = resource.getrusage(resource.RUSAGE_SELF)\n"
         "sys.stderr.write(f'\\n{u.ru_maxrss} {u.ru_utime + u.ru_stime}')")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     shutil.rmtree(out, ignore_errors=True)
     if proc.returncode != 0:
@@ -91,12 +94,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=500_000)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
+    parser.add_argument("--map-rounds", type=int, default=0,
+                        help="rounds of datasets.map, in the first rounds (default: --rounds); its long runs vary "
+                             "least, so fewer of them keep a many-layout run short")
     parser.add_argument("--layouts", default="sharegpt,hh-rlhf", help=f"comma-separated, or all: {', '.join(LAYOUTS)}")
     parser.add_argument("--methods", default="llmdata,datasets.map,limit")
     parser.add_argument("--memory-gb", type=float, default=0, help="instead of --records: a file of this size")
     parser.add_argument("--array", action="store_true", help="the input is one JSON array, not JSON Lines")
     parser.add_argument("--workdir", default=None, help="where the generated input goes (default: a temp dir)")
     args = parser.parse_args()
+    env = installed_env()
     work = Path(tempfile.mkdtemp(prefix="llmdata-chat-", dir=args.workdir))
     summary = []
     try:
@@ -107,12 +114,14 @@ def main() -> None:
             methods = {"llmdata": LLMDATA, "datasets.map": datasets_script(LAYOUTS[layout]), "limit": LIMIT}
             methods = {name: methods[name] for name in args.methods.split(",")}
             print(f"{layout}: {count} records, {'JSON array' if args.array else 'JSONL'} "
-                  f"{src.stat().st_size / 2**20:.0f} MiB, {args.rounds} round(s)",
-                  flush=True)
+                  f"{src.stat().st_size / 2**20:.0f} MiB, {args.rounds} round(s), "
+                  f"load average {os.getloadavg()[0]:.2f} (a busy machine skews every figure)", flush=True)
             results: dict[str, list] = {name: [] for name in methods}
-            for _ in range(args.rounds):
+            for round_ in range(args.rounds):
                 for name, code in methods.items():
-                    results[name].append(run(code, src, work / "out", layout))
+                    if name == "datasets.map" and round_ >= (args.map_rounds or args.rounds):
+                        continue
+                    results[name].append(run(code, src, work / "out", layout, env))
             median = {name: tuple(statistics.median(r[i] for r in runs) for i in range(3))
                       for name, runs in results.items()}
             for name, (wall, cpu, rss) in median.items():

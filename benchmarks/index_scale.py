@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from installed import installed_env
+
 WORDS = ("medical math code law chat preference instruction dialogue finance science history poetry "
          "translation summary reasoning safety").split()
 ZH = ("医疗", "数学", "代码", "法律", "对话", "偏好", "指令", "金融", "科学", "历史", "诗歌", "翻译")
@@ -165,10 +167,8 @@ def run_size(n: int, files: int) -> None:
             path = root / f"user-{k:02d}.yaml"
             write_catalog(path, min(per_file, n - k * per_file), start=k * per_file)
             paths.append(path)
-        env = {**os.environ, "LLMDATA_HOME": str(root / "home"), "LLMDATA_CATALOG": os.pathsep.join(map(str, paths))}
-        # bytecode cached, as after `pip install` (which compiles it): an environment that forbids writing it
-        # would have every CLI run compile llmdata's modules again, which no installed user pays
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = installed_env({**os.environ, "LLMDATA_HOME": str(root / "home"),
+                             "LLMDATA_CATALOG": os.pathsep.join(map(str, paths))})
         search = ["llmdata", "search", "medical", "--limit", "5"]
         settle()
         build_s, build_mib, build_workers, build_tree = peak_of(search, env)

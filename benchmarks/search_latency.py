@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from installed import installed_env
+
 COMMANDS = {
     "python -c pass (baseline)": [sys.executable, "-c", "pass"],
     "llmdata search 医疗": [sys.executable, "-m", "llmdata", "search", "医疗"],
@@ -41,7 +43,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "LLMDATA_HOME": home, "COLUMNS": "160"}
+        env = installed_env({**os.environ, "LLMDATA_HOME": home, "COLUMNS": "160"})
         env.pop("LLMDATA_CATALOG", None)
         first = time_command(COMMANDS["llmdata search 医疗"], 1, env)[0]
         print(f"first call (builds the index): {first * 1000:.0f} ms")

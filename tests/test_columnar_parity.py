@@ -683,6 +683,7 @@ def test_moss_text_matches_the_record_function_on_random_texts():
     assert moss_text(pa.array([1, 2]), 2).to_pylist() == ["", ""]
 
 
+_ITEM = '{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}'
 ARRAY_EDGES = {
     "strings with brackets": '[{"id": "a]},{[", "conversations": [{"from": "human", "value": "q \\"],\\\\"},'
                              ' {"from": "gpt", "value": "\\\\\\\\"}]}, 5, {"conversations": []}]',
@@ -697,6 +698,8 @@ ARRAY_EDGES = {
     "line break in a string": '[{"conversations": [{"from": "human", "value": "q\nq"}, {"from": "gpt", "value": "a"}]}]',
     "empty item": '[{"conversations": []},,{"conversations": []}]',
     "brace closes": '[{"conversations": []}}]',
+    "items, then trailing bytes": "[" + ", ".join([_ITEM] * 12) + "] x",  # cut stops with chunks still parsing
+    "items, then truncated": "[" + ", ".join([_ITEM] * 12) + ', {"conv',
     "crlf between items": '[{"id": "x", "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}'
                           '\r\n,\r\n{"conversations": [{"from": "gpt", "value": "a"}]}]',
 }

@@ -9,6 +9,7 @@ row (tests/test_columnar_parity.py).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import orjson
@@ -28,7 +29,8 @@ def eligible(conv: Converter, spec: FormatSpec, inputs) -> bool:
 
 
 CHUNK = 16 << 20  # bytes of JSON Lines parsed as one Arrow table
-AHEAD = 2  # chunks read and parsed ahead of the one converted
+AHEAD = 2  # chunks cut and parsed ahead of the one converted
+PARSERS = 2  # chunks parsed at once
 
 
 def _line_chunks(path: Path, size: int, start: int = 0, end: int | None = None):
@@ -68,9 +70,9 @@ def convert_split_arrow(inputs, spec: FormatSpec, conv, source: str, split: str,
     counting; a chunk pyarrow cannot read as one table (a malformed line, a
     type change, a blank line, invalid UTF-8) or the twin declines goes through
     the record path, and the rows a twin leaves are parsed from their lines by
-    the record path's parser. The next chunk is read and parsed on a thread
-    while this one is converted and written (pyarrow's reader releases the
-    GIL), ``AHEAD`` chunks ahead at most.
+    the record path's parser. The next chunks are parsed on threads of their
+    own while this one is converted and written (pyarrow's reader releases the
+    GIL), ``AHEAD`` chunks ahead at most (:func:`_ahead`).
     """
     run = _SplitRun(conv, spec, source, split, directory, strict)
     try:
@@ -97,38 +99,51 @@ def consume_file(run: _SplitRun, path: Path, name: str, progress=None) -> None:
                     progress)
 
 
-def _parsed(chunks):
-    """(chunk, rows, table) for each (chunk, rows): the table parsed by pyarrow (None when it cannot read it)."""
-    from .converters.columnar import read_jsonl
+def _ahead(items, parse):
+    """(item, ``parse(item)``) for each of ``items``, in order. The items (raw chunks: cheap to cut) are taken on
+    this thread; ``parse`` runs on ``PARSERS`` worker threads, up to ``AHEAD`` items ahead of the one in use.
 
-    for chunk, rows in chunks:
-        yield chunk, rows, read_jsonl(chunk)
-
-
-def _ahead(items):
-    """``items``, each made on a worker thread while the ones before are used: reading overlaps converting, up
-    to ``AHEAD`` items ahead. While the first ones are made, this thread imports what converting and writing them
-    take (:func:`_warm`)."""
+    Parsing is the longest stage of the fast path (pyarrow's JSON reader and the
+    UTF-8 check), so one parsing thread kept the converting and writing threads
+    waiting; two chunks parsed at once keep both cores busy. An error in cutting
+    (a JSON array that stops being splittable) is raised at once: the items
+    still parsing are dropped, and the caller's fallback reads them again. While
+    the first items parse, this thread imports what converting and writing take
+    (:func:`_warm`).
+    """
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    items, end = iter(items), object()
-    with ThreadPoolExecutor(1, thread_name_prefix="llmdata-read") as pool:
-        futures = deque(pool.submit(next, items, end) for _ in range(AHEAD))
+    items, pending = iter(items), deque()
+    with ThreadPoolExecutor(PARSERS, thread_name_prefix="llmdata-parse") as pool:
+        def submit() -> None:
+            for item in itertools.islice(items, 1):
+                pending.append((item, pool.submit(parse, item)))
+
         try:
+            for _ in range(AHEAD):
+                submit()
             _warm()
-            while (item := futures.popleft().result()) is not end:
-                futures.append(pool.submit(next, items, end))
-                yield item
+            while pending:
+                item, future = pending.popleft()
+                submit()
+                yield item, future.result()
         finally:
-            for future in futures:
+            for _, future in pending:
                 future.cancel()
+
+
+def _parse(item):
+    """A (chunk, rows) item's chunk as pyarrow reads it (None when it cannot)."""
+    from .converters.columnar import read_jsonl
+
+    return read_jsonl(item[0])
 
 
 def _warm() -> None:
     """The imports a chunk's conversion and its Parquet writing make the first time (about 0.4 s of CPU,
-    pyarrow's first conversion of Python values importing pandas when it is installed), made while the reader
-    thread parses the first chunks rather than after the first one, with the reader soon waiting."""
+    pyarrow's first conversion of Python values importing pandas when it is installed), made while the parsing
+    threads parse the first chunks rather than after the first one, with the parsers soon waiting."""
     import numpy  # noqa: F401
     import pyarrow as pa
     import pyarrow.compute  # noqa: F401
@@ -149,7 +164,7 @@ def consume_lines(run: _SplitRun, path: Path, name: str, start: int = 0, end: in
         for block, used in _line_chunks(path, CHUNK, start, end):
             yield memoryview(block)[:used], block.count(b"\n", 0, used) + (block[used - 1:used] != b"\n")
 
-    for chunk, lines, table in _ahead(_parsed(chunks())):
+    for (chunk, lines), table in _ahead(chunks(), _parse):
         _arrow_chunk(run, chunk, table, name, "line", line + 1, lines,
                      lambda: iter_jsonl(io.BytesIO(chunk), name, start=line + 1), parse_line)
         line += lines
@@ -164,7 +179,7 @@ def _array_file(run: _SplitRun, path: Path, name: str, progress) -> None:
 
     done = 0
     try:
-        for lines, count, table in _ahead(_parsed(jsonarray.items(path, CHUNK))):
+        for (lines, count), table in _ahead(jsonarray.items(path, CHUNK), _parse):
             def whole(lines=lines, first=done):
                 return [(Position(name, "item", first + i), _item(line)) for i, line in enumerate(lines.split(b"\n"))]
 
