@@ -88,6 +88,13 @@ PEAK = ("import resource, runpy, sys, time; sys.argv = sys.argv[1:]; t = time.pe
         "{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr); sys.exit(code)")
 
 
+# The searches a user types with filters, timed like the plain one: filters alone, and words with filters.
+FILTERED = {
+    "search --category preference --lang zh": ["--category", "preference", "--lang", "zh", "--limit", "20"],
+    "search 医疗 --lang zh --category preference": ["医疗", "--lang", "zh", "--category", "preference", "--limit", "20"],
+}
+
+
 def write_catalog(path: Path, n: int, start: int = 0, edit: str = "") -> None:
     with path.open("w", encoding="utf-8") as fh:
         for i in range(start, start + n):
@@ -183,6 +190,8 @@ def run_size(n: int, files: int) -> None:
         edit_s, edit_mib, _, _ = peak_of(search, env)
         cli = [sys.executable, "-m", "llmdata", "search", "医疗", "--limit", "20"]
         warm = statistics.median(wall(cli, env) for _ in range(7))
+        filtered = {label: statistics.median(wall([sys.executable, "-m", "llmdata", "search", *args], env)
+                                             for _ in range(7)) for label, args in FILTERED.items()}
         startup = statistics.median(wall([sys.executable, "-m", "llmdata", "--version"], env) for _ in range(7))
         inproc = float(subprocess.run([sys.executable, "-c", IN_PROCESS], check=True, env=env, capture_output=True,
                                       text=True).stdout.strip())
@@ -192,6 +201,8 @@ def run_size(n: int, files: int) -> None:
           f"baseline FTS5 build {base_s:5.2f} s (x{build_s / base_s:.2f}) | edit of one file {edit_s:5.2f} s "
           f"(peak {edit_mib:.0f} MiB) | warm CLI search median {warm * 1000:4.0f} ms (CLI start-up alone "
           f"{startup * 1000:.0f} ms, x{warm / startup:.2f}) | in-process search {inproc * 1000:5.1f} ms", flush=True)
+    print(" " * 9 + "warm CLI, filters: " + " | ".join(f"{label} {t * 1000:4.0f} ms" for label, t in filtered.items()),
+          flush=True)
 
 
 def main() -> None:
